@@ -1,0 +1,53 @@
+"""Shared fixtures: real photographs that scikit-image ships, and both kernel builds."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from maskhog import features
+
+
+def _builds():
+    builds = []
+    for name in ("_features", "_features_avx2"):
+        try:
+            module = __import__(f"maskhog.{name}", fromlist=[name])
+        except ImportError:
+            continue
+        if name == "_features_avx2" and not features._cpu_has_avx2():
+            continue
+        builds.append(pytest.param(module, id=name.strip("_")))
+    return builds
+
+
+@pytest.fixture(params=_builds())
+def kernels(request, monkeypatch):
+    """Run a test once per compiled build that this CPU can execute."""
+    monkeypatch.setattr(features, "_features", request.param)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def photos():
+    """Real grayscale photographs bundled with scikit-image, as uint8."""
+    gray = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # noqa: E731
+    return {
+        "astronaut": gray(data.astronaut()),
+        "camera": data.camera(),
+        "coins": data.coins(),
+        "coffee": gray(data.coffee()),
+    }
+
+
+@pytest.fixture(scope="session")
+def face_crops(photos):
+    """Crops of real photographs at the sizes maskhog uses, square and not."""
+    a = photos["astronaut"]
+    c = photos["camera"]
+    return [
+        np.ascontiguousarray(a[30:94, 170:234]),      # the astronaut's face, 64x64
+        np.ascontiguousarray(cv2.resize(a[20:230, 150:330], (96, 96), interpolation=cv2.INTER_AREA)),
+        np.ascontiguousarray(c[60:127, 200:245]),     # 67x45, odd sizes
+        np.ascontiguousarray(photos["coins"][:50, :130]),
+    ]
