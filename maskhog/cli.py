@@ -73,6 +73,174 @@ def features(images, demo, size, out):
         click.echo(f"maskhog: saved {feats.shape} to {out}", err=True)
 
 
+def _progress(total, label):
+    """A progress bar on stderr, as a context manager with ``update(n)``."""
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+def _log(message):
+    click.echo(f"maskhog: {message}", err=True)
+
+
+def _load_model(path):
+    from .model import MaskClassifier, ModelError, default_model_path
+
+    try:
+        return MaskClassifier.load(path or default_model_path())
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _face_detector(mode):
+    from .detect import make_detector
+    return make_detector("dlib") if mode == "detect" else None
+
+
+_faces_option = click.option(
+    "--faces", type=click.Choice(["detect", "whole"]), default="detect", show_default=True,
+    help="Faces of class-folder images: the detector's box when it finds one (else the whole "
+         "image), or always the whole image.")
+
+
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
+@click.option("--size", default=64, show_default=True, type=click.IntRange(16, 256), help="Crop side in pixels.")
+@click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Margin around the face box, as a fraction of its side.")
+@click.option("--clahe/--no-clahe", default=True, show_default=True, help="Even out lighting in each crop.")
+@click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
+              help="Augmented copies of each training face (0: none).")
+@_faces_option
+@click.option("--seed", default=0, show_default=True, help="Seed of the split and the augmentation.")
+@click.option("--max-pixels", default=50_000_000, show_default=True, help="Refuse larger images.")
+def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
+    """Train a mask classifier on DATA folders (class folders or Pascal VOC), combined.
+
+    Faces are split into train / validation / test by group (near-duplicates
+    and faces of one photo stay together). The SVM's C is chosen on the
+    validation faces; the test figures are printed and stored in the model.
+    """
+    from .augment import Augment
+    from .crops import CropSpec
+    from .training import train as run
+
+    spec = CropSpec(size=size, margin=margin, clahe=clahe)
+    model, report = run(list(data), out=out, spec=spec, augment=Augment(copies=copies),
+                        detector=_face_detector(faces), seed=seed, max_pixels=max_pixels,
+                        progress_factory=_progress, log_fn=_log)
+    m = report["test_metrics"]
+    summary = {"model": out, "classes": list(model.classes), "C": report["search"]["C"],
+               "test_accuracy": round(m["accuracy"], 4),
+               "test_balanced_accuracy": round(m["balanced_accuracy"], 4),
+               "test_macro_f1": round(m["macro_f1"], 4),
+               "test_recall": {c: round(v["recall"], 4) for c, v in m["per_class"].items()},
+               "skipped_files": report["data"]["skipped"], "seconds": report["seconds"]}
+    click.echo(json.dumps(summary, indent=1))
+
+
+@main.command()
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write metrics.json and PNG plots to this folder.")
+@click.option("--min-face", default=0, show_default=True, type=click.IntRange(0),
+              help="Skip annotated faces whose shorter side is below this many pixels.")
+@_faces_option
+def evaluate(data, model_path, report_dir, min_face, faces):
+    """Measure a model on labelled DATA folders it was not trained on.
+
+    Prints accuracy, balanced accuracy, per-class precision / recall / F1,
+    the confusion matrix and ROC AUC as JSON.
+    """
+    from .evaluation import evaluate as run
+    from .evaluation import write_report
+
+    model = _load_model(model_path)
+    result = run(model, list(data), detector=_face_detector(faces), min_face=min_face,
+                 progress_factory=_progress)
+    m = dict(result["metrics"])
+    skipped = m.pop("skipped")
+    for message in skipped:
+        _log(f"skipped {message}")
+    click.echo(json.dumps(m, indent=1))
+    if report_dir:
+        for path in write_report(result, report_dir):
+            _log(f"wrote {path}")
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--demo", is_flag=True,
+              help="Use scikit-image's bundled astronaut photo, as is and with a mask drawn on.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
+              show_default=True, help="Output format on stdout.")
+def predict(images, demo, model_path, fmt):
+    """Find the faces in IMAGES and say whether each wears a mask.
+
+    One record per image: the image, and for each face its box
+    [x1, y1, x2, y2], label and score (the label's probability).
+    Unreadable files are reported on stderr and skipped.
+    """
+    from .io import ImageError, read_image
+    from .pipeline import MaskDetector
+
+    if not images and not demo:
+        raise click.UsageError("give image files, or --demo")
+    detector = MaskDetector(model=_load_model(model_path))
+    records = []
+    inputs = [(name, lambda img=img: img) for name, img in (_demo_images() if demo else [])]
+    inputs += [(path, lambda path=path: read_image(path)) for path in images]
+    for name, load in inputs:
+        try:
+            image = load()
+        except ImageError as exc:
+            _log(f"skipped {exc}")
+            continue
+        faces = detector.detect(image)
+        records.append({"image": name, "faces": [f.to_dict() for f in faces]})
+    _write_records(records, fmt)
+    if not records:
+        raise click.ClickException("no readable image")
+
+
+def _demo_images():
+    """The astronaut (RGB from scikit-image, turned to BGR), and a copy with a mask drawn on."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    masked = photo.copy()
+    # A light-blue surgical mask from cheek to cheek, over the nose tip, mouth and chin.
+    outline = np.array([[180, 124], [200, 117], [220, 120], [240, 117], [260, 124], [258, 152],
+                        [242, 172], [220, 180], [198, 172], [182, 152]], np.int32)
+    cv2.fillPoly(masked, [outline], (235, 205, 170))
+    for y in (135, 148, 161):   # pleats
+        cv2.line(masked, (186, y), (254, y), (205, 175, 140), 2)
+    cv2.polylines(masked, [outline], True, (190, 160, 130), 2)
+    return [("astronaut (scikit-image)", photo), ("astronaut with a drawn mask", masked)]
+
+
+def _write_records(records, fmt):
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=1))
+    elif fmt == "jsonl":
+        for r in records:
+            click.echo(json.dumps(r))
+    else:
+        import csv
+        import io as _io
+        buf = _io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "label", "score"])
+        for r in records:
+            for k, f in enumerate(r["faces"]):
+                writer.writerow([r["image"], k, *f["box"], f["label"], f["score"]])
+        click.echo(buf.getvalue(), nl=False)
+
+
 def _square(gray, size):
     import cv2
     return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)

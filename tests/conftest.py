@@ -51,3 +51,36 @@ def face_crops(photos):
         np.ascontiguousarray(c[60:127, 200:245]),     # 67x45, odd sizes
         np.ascontiguousarray(photos["coins"][:50, :130]),
     ]
+
+
+def shared_data():
+    """The project's shared data sets (../shared/data beside the checkout), or None."""
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("MASKHOG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    return root if (root / "faces" / "manifest.csv").is_file() else None
+
+
+needs_shared = pytest.mark.skipif(shared_data() is None, reason="../shared/data is not here")
+
+
+@pytest.fixture(scope="session")
+def texture_folders(tmp_path_factory):
+    """Class folders of real photographed textures standing in for two classes.
+
+    Brick patches are filed as with_mask and grass patches as without_mask: a
+    real two-class problem on real images that trains in seconds, with a
+    manifest whose groups keep overlapping patches together.
+    """
+    root = tmp_path_factory.mktemp("textures")
+    rows = ["file,label,group"]
+    for label, image in (("with_mask", data.brick()), ("without_mask", data.grass())):
+        (root / label).mkdir()
+        for k, (y, x) in enumerate((y, x) for y in range(0, 400, 40) for x in range(0, 400, 40)):
+            patch = image[y:y + 96, x:x + 96]
+            name = f"{label}/{k:03d}.png"
+            cv2.imwrite(str(root / name), patch)
+            rows.append(f"{name},{label},{label}-{y // 80}-{x // 80}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -48,3 +48,50 @@ def test_features_usage_errors(tmp_path):
     bad.write_text("nope")
     result = runner.invoke(main, ["features", str(bad)])
     assert result.exit_code == 1 and "no readable image" in result.output
+
+
+def test_train_evaluate_predict_round_trip(tmp_path, texture_folders):
+    runner = CliRunner()
+    model = tmp_path / "m.npz"
+    result = runner.invoke(main, ["train", str(texture_folders), "--out", str(model), "--size", "48",
+                                  "--augment", "1", "--faces", "whole"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["classes"] == ["with_mask", "without_mask"] and summary["test_accuracy"] >= 0.9
+    assert "cropping train faces" in result.stderr          # the progress bar is on stderr
+
+    report = tmp_path / "report"
+    result = runner.invoke(main, ["evaluate", str(texture_folders), "--model", str(model),
+                                  "--faces", "whole", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] >= 0.9
+    assert (report / "confusion_matrix.png").is_file()
+
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"junk")
+    result = runner.invoke(main, ["evaluate", str(texture_folders), "--model", str(bad)])
+    assert result.exit_code == 1 and "not a readable maskhog model" in result.output
+
+
+def test_predict_demo_finds_the_astronaut_without_mask():
+    result = CliRunner().invoke(main, ["predict", "--demo"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["image"].startswith("astronaut")
+    (face,) = first["faces"]
+    assert face["label"] == "without_mask" and face["score"] > 0.5
+    x1, y1, x2, y2 = face["box"]
+    assert 150 < x1 < 200 and 50 < y1 < 110 and x2 - x1 > 60     # her face, not the background
+
+
+def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):
+    import cv2
+    good = tmp_path / "a.png"
+    cv2.imwrite(str(good), photos["astronaut"])
+    bad = tmp_path / "b.jpg"
+    bad.write_bytes(b"")
+    result = CliRunner().invoke(main, ["predict", str(good), str(bad), "--format", "csv"])
+    assert result.exit_code == 0
+    rows = result.stdout.strip().splitlines()
+    assert rows[0] == "image,face,x1,y1,x2,y2,label,score" and rows[1].startswith(str(good))
+    assert "b.jpg: empty file" in result.stderr

@@ -1,0 +1,92 @@
+"""From a face box to the normalised crop the classifier sees.
+
+This is the one rule shared by training and run time: a model learns what
+its crops look like, so ``maskhog train`` and ``maskhog predict`` must cut
+faces the same way. The rule's settings travel inside every model file.
+
+The rule: take the square around the box's centre whose side is the box's
+longer side, grow it by ``margin`` on every side (masks reach below the
+chin, and detectors box faces tightly), repeat the border pixels where the
+square leaves the image, convert to gray, resize to ``size`` x ``size``
+(area-averaging when shrinking, so small details do not alias) and, if
+``clahe`` is set, even out the lighting with CLAHE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["CropSpec", "crop_faces", "square_box"]
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a face box becomes a crop.
+
+    Attributes
+    ----------
+    size : int
+        Side of the square crop in pixels.
+    margin : float
+        Fraction of the square's side added on each side.
+    clahe : bool
+        Apply contrast-limited adaptive histogram equalisation to the crop.
+    """
+
+    size: int = 64
+    margin: float = 0.1
+    clahe: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CropSpec":
+        return cls(size=int(d["size"]), margin=float(d["margin"]), clahe=bool(d["clahe"]))
+
+
+def square_box(box, margin: float) -> tuple[float, float, float]:
+    """Centre ``(cx, cy)`` and side of the grown square around ``box = (x1, y1, x2, y2)``."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
+    return (x1 + x2) / 2, (y1 + y2) / 2, side
+
+
+def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndarray:
+    """Cut, square, gray and resize every face box of one image.
+
+    Parameters
+    ----------
+    image : (H, W, 3) BGR or (H, W) gray uint8 ndarray
+    boxes : sequence of (x1, y1, x2, y2)
+        Pixel boxes; they may reach outside the image.
+    spec : CropSpec
+
+    Returns
+    -------
+    (N, size, size) uint8 ndarray
+    """
+    import cv2
+
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape
+    out = np.empty((len(boxes), spec.size, spec.size), np.uint8)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)) if spec.clahe else None
+    for i, box in enumerate(boxes):
+        cx, cy, side = square_box(box, spec.margin)
+        side = max(side, 2.0)
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        n = int(round(side))
+        # Cut what lies inside the image, then repeat its border for the rest.
+        ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + n, w), min(y0 + n, h)
+        if ix1 <= ix0 or iy1 <= iy0:   # the box lies wholly outside the image
+            region = np.full((n, n), int(gray.mean()), np.uint8)
+        else:
+            region = cv2.copyMakeBorder(gray[iy0:iy1, ix0:ix1], iy0 - y0, y0 + n - iy1,
+                                        ix0 - x0, x0 + n - ix1, cv2.BORDER_REPLICATE)
+        interp = cv2.INTER_AREA if n > spec.size else cv2.INTER_LINEAR
+        crop = cv2.resize(region, (spec.size, spec.size), interpolation=interp)
+        out[i] = clahe.apply(crop) if clahe is not None else crop
+    return out

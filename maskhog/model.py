@@ -1,0 +1,203 @@
+"""The mask classifier: a linear model with calibrated probabilities, in a safe file.
+
+A trained model is a handful of arrays: one weight vector and bias per class
+(a linear SVM, with feature scaling folded in) and two numbers per class
+that turn an SVM score into a probability (Platt's sigmoid, fitted on
+held-out scores). Prediction is a dot product and a sigmoid; scikit-learn is
+needed to train, not to predict.
+
+The file is a NumPy ``.npz`` archive of those arrays plus a UTF-8 JSON header
+(classes, feature and crop settings, training summary, metrics, library
+versions and the SHA-256 of every array). It is read with
+``allow_pickle=False``: loading a model never runs code from the file.
+A truncated, edited or incompatible file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .crops import CropSpec
+from .labels import CLASSES
+
+__all__ = ["MaskClassifier", "ModelError", "FORMAT", "FORMAT_VERSION", "default_model_path"]
+
+FORMAT = "maskhog-linear"
+FORMAT_VERSION = 1
+_ARRAYS = ("coef", "intercept", "calib_a", "calib_b")
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message says why."""
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package."""
+    return Path(__file__).with_name("models") / "default.npz"
+
+
+def _sha256(a: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+class MaskClassifier:
+    """A linear mask classifier over HOG + LBP features of face crops.
+
+    Parameters
+    ----------
+    classes : sequence of str
+        Class names, a subset of :data:`maskhog.labels.CLASSES` in that order.
+    coef : (K, D) float32 ndarray
+        Weights; ``K = 1`` for two classes (score > 0 means ``classes[1]``),
+        else one row per class (one-vs-rest).
+    intercept : (K,) ndarray
+    calib_a, calib_b : (K,) ndarray
+        Platt sigmoids: ``p = 1 / (1 + exp(a * score + b))``.
+    crop : CropSpec
+        How faces were cropped for training; run time must crop the same way.
+    features : dict
+        Keyword arguments of :func:`maskhog.features.hog_lbp_features`.
+    info : dict
+        Free-form provenance: training data, metrics, versions.
+    """
+
+    def __init__(self, classes, coef, intercept, calib_a, calib_b, *, crop: CropSpec,
+                 features: dict | None = None, info: dict | None = None):
+        self.classes = tuple(classes)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)
+        self.intercept = np.asarray(intercept, dtype=np.float64)
+        self.calib_a = np.asarray(calib_a, dtype=np.float64)
+        self.calib_b = np.asarray(calib_b, dtype=np.float64)
+        self.crop = crop
+        self.features = dict(features or {})
+        self.info = dict(info or {})
+        self._check()
+
+    # ------------------------------------------------------------ predict --
+
+    def decision_function(self, X) -> np.ndarray:
+        """Raw linear scores, ``(N, K)``."""
+        return np.asarray(X, dtype=np.float32) @ self.coef.T + self.intercept
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated class probabilities, ``(N, len(classes))``, rows summing to 1."""
+        scores = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(np.clip(self.calib_a * scores + self.calib_b, -50, 50)))
+        if len(self.classes) == 2:
+            return np.column_stack([1 - p[:, 0], p[:, 0]])
+        total = p.sum(axis=1, keepdims=True)
+        # One-vs-rest sigmoids are renormalised; all-zero rows become uniform.
+        return np.where(total > 0, p / np.where(total > 0, total, 1), 1.0 / len(self.classes))
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class name of each row."""
+        return np.asarray(self.classes)[self.predict_proba(X).argmax(axis=1)]
+
+    def classify_crops(self, crops) -> np.ndarray:
+        """Probabilities for ``(N, size, size)`` uint8 crops made with :attr:`crop`."""
+        from .features import hog_lbp_features
+
+        crops = np.asarray(crops)
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)))
+        return self.predict_proba(hog_lbp_features(crops, **self.features))
+
+    @property
+    def n_features(self) -> int:
+        return self.coef.shape[1]
+
+    # --------------------------------------------------------------- file --
+
+    def save(self, path) -> None:
+        """Write the model as ``.npz`` arrays plus a JSON header (no pickles)."""
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        header = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "classes": list(self.classes),
+            "n_features": self.n_features,
+            "features": self.features,
+            "crop": self.crop.to_dict(),
+            "info": self.info,
+            "sha256": {name: _sha256(a) for name, a in arrays.items()},
+        }
+        blob = np.frombuffer(json.dumps(header, indent=1, sort_keys=True).encode(), np.uint8)
+        path = Path(path)
+        with open(path, "wb") as f:   # np.savez would add .npz to other suffixes
+            np.savez_compressed(f, header=blob, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "MaskClassifier":
+        """Read a model written by :meth:`save`; refuse anything else.
+
+        Raises
+        ------
+        ModelError
+            Not a maskhog model, truncated, edited (checksum mismatch), made
+            by a newer maskhog, or inconsistent with the feature settings.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"{path}: no such model file")
+        try:
+            # Our own file handle: np.load leaks its own when the zip is damaged.
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
+                files = set(npz.files)
+                if "header" not in files:
+                    raise ModelError(f"{path}: not a maskhog model (no header)")
+                header = json.loads(bytes(npz["header"]).decode())
+                arrays = {name: npz[name] for name in _ARRAYS if name in files}
+        except ModelError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, UnicodeDecodeError,
+                AttributeError, TypeError) as exc:   # AttributeError: a plain .npy array
+            raise ModelError(f"{path}: not a readable maskhog model ({exc})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ModelError(f"{path}: not a maskhog linear model")
+        version = header.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelError(f"{path}: model format {version} is newer than this maskhog reads "
+                             f"({FORMAT_VERSION}); upgrade maskhog")
+        missing = [n for n in _ARRAYS if n not in arrays]
+        if missing:
+            raise ModelError(f"{path}: model is missing arrays {missing}")
+        for name, a in arrays.items():
+            if header.get("sha256", {}).get(name) != _sha256(a):
+                raise ModelError(f"{path}: checksum of {name!r} does not match: the file was "
+                                 "altered or damaged")
+        try:
+            model = cls(header["classes"], arrays["coef"], arrays["intercept"], arrays["calib_a"],
+                        arrays["calib_b"], crop=CropSpec.from_dict(header["crop"]),
+                        features=header.get("features", {}), info=header.get("info", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: inconsistent model: {exc}") from None
+        return model
+
+    def _check(self) -> None:
+        from .features import hog_lbp_features
+
+        if len(self.classes) < 2 or any(c not in CLASSES for c in self.classes):
+            raise ValueError(f"classes must be two or three of {CLASSES}, got {self.classes}")
+        if list(self.classes) != [c for c in CLASSES if c in self.classes]:
+            raise ValueError(f"classes must follow the order of {CLASSES}")
+        k = 1 if len(self.classes) == 2 else len(self.classes)
+        if self.coef.ndim != 2 or self.coef.shape[0] != k:
+            raise ValueError(f"coef must have {k} rows for {len(self.classes)} classes")
+        for name in ("intercept", "calib_a", "calib_b"):
+            if getattr(self, name).shape != (k,):
+                raise ValueError(f"{name} must have shape ({k},)")
+        if not all(np.isfinite(getattr(self, n)).all() for n in _ARRAYS):
+            raise ValueError("model arrays contain NaN or infinite values")
+        size = self.crop.size
+        d = hog_lbp_features(np.zeros((size, size), np.uint8), **self.features).size
+        if d != self.coef.shape[1]:
+            raise ValueError(f"the model has {self.coef.shape[1]} weights but its feature "
+                             f"settings give {d} features for {size}x{size} crops")

@@ -1,0 +1,281 @@
+"""Training a mask classifier: labelled faces in, a calibrated linear model out.
+
+The steps, each a function of its own:
+
+1. :func:`face_crops` cuts every labelled face with the crop rule (and adds
+   augmented copies for training faces);
+2. :func:`maskhog.features.hog_lbp_features` describes the crops;
+3. :func:`fit_classifier` standardises the features, fits a linear SVM with
+   balanced class weights for each C of a grid, keeps the C with the best
+   balanced accuracy on the validation faces, and turns its scores into
+   probabilities with Platt sigmoids fitted on those held-out faces;
+4. :func:`train` ties it together on a group-aware train / validation / test
+   split and reports the test figures, which the model file keeps.
+
+Faces of class-folder images have no box: the detector's largest face is
+used when it finds one, else the whole image (most such images are tight
+crops), and which was used is counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .augment import Augment, augmented_crops
+from .crops import CropSpec, crop_faces
+from .data import Dataset, Sample, group_split, load_datasets
+from .features import hog_lbp_features
+from .io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
+from .labels import CLASSES
+from .model import MaskClassifier
+
+__all__ = ["FaceCrops", "face_crops", "fit_classifier", "train", "C_GRID"]
+
+log = logging.getLogger("maskhog")
+
+#: SVM regularisation strengths tried on the validation faces.
+C_GRID = (0.003, 0.01, 0.03, 0.1)
+
+
+@dataclass
+class FaceCrops:
+    """Crops with their labels and split groups, and how their boxes were found."""
+
+    crops: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    origin: np.ndarray              # per crop: 'box', 'detector', 'whole' or 'augmented'
+    sources: list = field(default_factory=list)   # (path, box) of each non-augmented crop
+    skipped: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"crops": len(self.labels), "by_label": dict(Counter(self.labels.tolist())),
+                "by_origin": dict(Counter(self.origin.tolist())), "skipped": len(self.skipped)}
+
+
+def whole_or_detected(gray: np.ndarray, detector) -> tuple[tuple, str]:
+    """The face box of a class-folder image: the detector's largest face, else all of it."""
+    h, w = gray.shape
+    if detector is not None:
+        faces = detector.detect(gray)
+        if faces:
+            face = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+            return face.box, "detector"
+    return (0, 0, w, h), "whole"
+
+
+def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment | None = None,
+               seed: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, progress=None,
+               n_jobs: int = 2) -> FaceCrops:
+    """Crop every face of ``data`` (each image is read once), plus augmented copies.
+
+    Images are shared out in fixed chunks over ``n_jobs`` processes; each
+    chunk seeds its own generator, so the result does not depend on
+    ``n_jobs``. Unreadable images are reported (with their file name) and
+    skipped.
+    """
+    from joblib import Parallel, delayed
+
+    by_image: dict[str, list[Sample]] = {}
+    for s in data.samples:
+        by_image.setdefault(s.path, []).append(s)
+    items = list(by_image.items())
+    chunks = [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    copies = augment.copies_per_class(data.counts()) if augment is not None else {}
+    jobs = (delayed(_crop_chunk)(chunk, spec, detector, augment, copies,
+                                 np.random.default_rng([seed, k]), max_pixels)
+            for k, chunk in enumerate(chunks))
+    parts = []
+    for chunk, part in zip(chunks, Parallel(n_jobs=min(n_jobs, len(chunks)) or 1,
+                                            return_as="generator")(jobs)):
+        parts.append(part)
+        if progress:
+            progress(len(chunk))
+    for part in parts:
+        for message in part["skipped"]:
+            log.warning("skipped %s", message)
+    if not any(len(p["crops"]) for p in parts):
+        raise ValueError("no usable faces: every image was skipped")
+    return FaceCrops(np.concatenate([p["crops"] for p in parts if len(p["crops"])]),
+                     np.array(sum((p["labels"] for p in parts), [])),
+                     np.array(sum((p["groups"] for p in parts), [])),
+                     np.array(sum((p["origin"] for p in parts), [])),
+                     sum((p["sources"] for p in parts), []),
+                     list(data.skipped) + sum((p["skipped"] for p in parts), []))
+
+
+_CHUNK = 32   # images per parallel job
+
+
+def _crop_chunk(items, spec, detector, augment, copies, rng, max_pixels) -> dict:
+    """The faces of a few images, in order: each face, then its augmented copies."""
+    out = {"crops": [], "labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
+    for path, samples in items:
+        try:
+            gray = to_gray(read_image(path, max_pixels=max_pixels))
+        except ImageError as exc:
+            out["skipped"].append(str(exc))
+            continue
+        for s in samples:
+            box, how = (s.box, "box") if s.box is not None else whole_or_detected(gray, detector)
+            n = copies.get(s.label, 0)
+            out["crops"].append(crop_faces(gray, [box], spec))
+            if n:
+                out["crops"].append(augmented_crops(gray, box, spec, augment, rng, n))
+            out["labels"] += [s.label] * (1 + n)
+            out["groups"] += [s.group] * (1 + n)
+            out["origin"] += [how] + ["augmented"] * n
+            out["sources"].append((path, tuple(int(v) for v in box)))
+    out["crops"] = np.concatenate(out["crops"]) if out["crops"] else np.zeros((0, spec.size, spec.size), np.uint8)
+    return out
+
+
+def _platt(scores: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid ``p = 1 / (1 + exp(a * s + b))`` fitted to held-out scores.
+
+    Positives and negatives weigh the same in the fit, so the probability is
+    the one the class would have if it were as common as the rest: a rare
+    class (incorrectly worn masks) is not talked down by its rarity.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if positive.all() or not positive.any():
+        return -1.0, 0.0
+    lr = LogisticRegression(C=1e4, class_weight="balanced").fit(scores.reshape(-1, 1), positive)
+    return -float(lr.coef_[0, 0]), -float(lr.intercept_[0])
+
+
+def _fit_svm(X, y, C, seed):
+    from sklearn.svm import LinearSVC
+
+    # The primal solver: far faster than the dual when faces outnumber features.
+    return LinearSVC(C=C, class_weight="balanced", dual=False, max_iter=5000,
+                     random_state=seed).fit(X, y)
+
+
+def fit_classifier(X_train, y_train, X_val, y_val, *, C_grid=C_GRID, seed=0, crop: CropSpec,
+                   features: dict | None = None, n_jobs: int = 2,
+                   log_fn=None) -> tuple[MaskClassifier, dict]:
+    """Fit a linear SVM per C, keep the best on the validation faces, calibrate on them.
+
+    The SVMs of the C grid are fitted in parallel (``n_jobs`` processes). The
+    chosen SVM's scores on the validation faces, which it never saw, fit the
+    Platt sigmoids.
+
+    Returns the model and a record of the search.
+    """
+    from joblib import Parallel, delayed
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.preprocessing import StandardScaler
+
+    classes = [c for c in CLASSES if c in set(y_train)]
+    if len(classes) < 2:
+        raise ValueError(f"training needs at least two classes, got {classes}")
+    scaler = StandardScaler().fit(X_train)
+    Xt, Xv = scaler.transform(X_train), scaler.transform(X_val)
+    svms = Parallel(n_jobs=n_jobs)(delayed(_fit_svm)(Xt, y_train, C, seed) for C in C_grid)
+    search = {}
+    for C, svm in zip(C_grid, svms):
+        search[C] = float(balanced_accuracy_score(y_val, svm.predict(Xv)))
+        if log_fn:
+            log_fn(f"C={C:g}: validation balanced accuracy {search[C]:.4f}")
+    best = max(range(len(C_grid)), key=lambda i: (search[C_grid[i]], -C_grid[i]))
+    svm = svms[best]
+
+    # scikit-learn orders classes alphabetically; maskhog orders them as CLASSES.
+    k = 1 if len(classes) == 2 else len(classes)
+    held_out = svm.decision_function(Xv).reshape(len(y_val), k)
+    coef, intercept = svm.coef_, svm.intercept_
+    if k == 1:
+        if svm.classes_[1] != classes[1]:
+            coef, intercept, held_out = -coef, -intercept, -held_out
+        calib = [_platt(held_out[:, 0], y_val == classes[1])]
+    else:
+        order = [list(svm.classes_).index(c) for c in classes]
+        coef, intercept, held_out = coef[order], intercept[order], held_out[:, order]
+        calib = [_platt(held_out[:, j], y_val == c) for j, c in enumerate(classes)]
+    # Fold the standardisation into the weights: w.(x - mu)/sd + b = (w/sd).x + (b - w.mu/sd).
+    w = coef / scaler.scale_
+    b = intercept - w @ scaler.mean_
+    a_, b_ = zip(*calib)
+    model = MaskClassifier(classes, w, b, a_, b_, crop=crop, features=features)
+    return model, {"C_grid": {str(c): s for c, s in search.items()}, "C": C_grid[best]}
+
+
+def train(roots, *, out=None, spec: CropSpec = CropSpec(), augment: Augment | None = Augment(),
+          detector=None, seed: int = 0, C_grid=C_GRID, max_pixels: int = DEFAULT_MAX_PIXELS,
+          progress_factory=None, log_fn=print) -> tuple[MaskClassifier, dict]:
+    """Train on data folders, report held-out test figures, optionally save.
+
+    Parameters
+    ----------
+    roots : list of paths
+        Class folders and/or Pascal VOC folders, combined.
+    out : path, optional
+        Where to save the model.
+    spec, augment, detector, seed, C_grid, max_pixels
+        See :class:`CropSpec`, :class:`Augment`, :mod:`maskhog.detect`.
+    progress_factory : callable(total, label) -> context manager with ``update(n)``
+    log_fn : callable(str)
+        Where progress messages go.
+
+    Returns
+    -------
+    model, report : the model and a dict of figures (also stored in the model).
+    """
+    from .evaluation import classification_metrics
+
+    start = time.time()
+    data = load_datasets(roots)
+    log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
+    train_idx, val_idx, test_idx = group_split(data, (0.7, 0.15, 0.15), seed=seed)
+    parts = {}
+    for name, idx, aug in (("train", train_idx, augment), ("validation", val_idx, None),
+                           ("test", test_idx, None)):
+        subset = data.subset(idx)
+        n_images = len({s.path for s in subset.samples})
+        if progress_factory:
+            with progress_factory(n_images, f"cropping {name} faces") as bar:
+                parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
+                                         max_pixels=max_pixels, progress=bar.update)
+        else:
+            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
+                                     max_pixels=max_pixels)
+        log_fn(f"{name}: {parts[name].summary()}")
+
+    features = {}
+    X = {name: hog_lbp_features(p.crops, **features) for name, p in parts.items()}
+    model, search = fit_classifier(X["train"], parts["train"].labels, X["validation"],
+                                   parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec, features=features,
+                                   log_fn=log_fn)
+    test = parts["test"]
+    metrics = classification_metrics(test.labels, model.predict_proba(X["test"]), model.classes)
+    skipped = sorted(set(sum((p.skipped for p in parts.values()), [])))
+    report = {
+        "data": {"roots": [str(r) for r in roots], "kinds": data.kinds, "faces": data.counts(),
+                 "split": {k: v.summary() for k, v in parts.items()}, "seed": seed,
+                 "skipped": len(skipped)},
+        "augment": augment.to_dict() if augment else None,
+        "detector": getattr(detector, "name", None),
+        "search": search,
+        "test_metrics": metrics,
+        "seconds": round(time.time() - start, 1),
+    }
+    model.info = {"training": report, "versions": _versions()}
+    if out:
+        model.save(out)
+    return model, report
+
+
+def _versions() -> dict:
+    import cv2
+    import sklearn
+
+    from . import __version__
+    return {"maskhog": __version__, "numpy": np.__version__, "opencv": cv2.__version__,
+            "scikit-learn": sklearn.__version__}

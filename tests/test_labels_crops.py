@@ -1,0 +1,44 @@
+"""Class names and the crop rule shared by training and run time."""
+
+import numpy as np
+import pytest
+
+from maskhog.crops import CropSpec, crop_faces, square_box
+from maskhog.labels import CLASSES, LabelError, canonical_label
+
+
+@pytest.mark.parametrize("name, label", [
+    ("with_mask", "with_mask"), ("Mask", "with_mask"), ("no-mask", "without_mask"),
+    ("nomask", "without_mask"), ("mask_weared_incorrect", "incorrect_mask"),
+    ("Improper", "incorrect_mask"), (" incorrect mask ", "incorrect_mask"),
+])
+def test_label_spellings(name, label):
+    assert canonical_label(name) == label
+
+
+def test_unknown_label_is_refused_clearly():
+    with pytest.raises(LabelError, match="unknown class name 'helmet'"):
+        canonical_label("helmet")
+    assert CLASSES == ("with_mask", "without_mask", "incorrect_mask")
+
+
+def test_crop_is_the_grown_square_around_the_box(face_crops):
+    image = np.zeros((200, 300), np.uint8)
+    image[50:150, 100:160] = 255               # a 60x100 bright box
+    spec = CropSpec(size=40, margin=0.0, clahe=False)
+    crop = crop_faces(image, [(100, 50, 160, 150)], spec)[0]
+    assert crop.shape == (40, 40)
+    # The square is 100 wide: the bright box fills its middle 60% of columns.
+    assert crop[:, 10:30].min() > 200 and crop[:, :6].max() < 50 and crop[:, -6:].max() < 50
+    assert square_box((100, 50, 160, 150), 0.1) == (130.0, 100.0, 120.0)
+
+
+def test_boxes_at_and_beyond_the_border_repeat_its_pixels(photos):
+    image = photos["camera"]
+    spec = CropSpec(size=64)
+    crops = crop_faces(image, [(-30, -30, 50, 50), (480, 480, 560, 560), (900, 900, 990, 990)], spec)
+    assert crops.shape == (3, 64, 64) and crops.dtype == np.uint8
+    # CLAHE spreads the contrast of a real face region over the range.
+    real = crop_faces(photos["astronaut"], [(175, 76, 265, 166)], spec)[0]
+    assert real.std() > 40
+    assert crop_faces(image, [], spec).shape == (0, 64, 64)

@@ -1,0 +1,97 @@
+"""Training on real images, the safe model file, and evaluation reports."""
+
+import json
+
+import numpy as np
+import pytest
+
+from maskhog.augment import Augment
+from maskhog.crops import CropSpec
+from maskhog.evaluation import classification_metrics, evaluate, write_report
+from maskhog.model import MaskClassifier, ModelError, default_model_path
+from maskhog.training import train
+
+
+@pytest.fixture(scope="module")
+def trained(texture_folders, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "textures.npz"
+    model, report = train([texture_folders], out=out, spec=CropSpec(size=48),
+                          augment=Augment(copies=1), seed=0, C_grid=(0.01, 0.1), log_fn=lambda m: None)
+    return model, report, out
+
+
+def test_two_class_training_learns_and_reports(trained):
+    model, report, out = trained
+    assert model.classes == ("with_mask", "without_mask")
+    assert report["test_metrics"]["accuracy"] >= 0.9
+    assert report["search"]["C"] in (0.01, 0.1)
+    assert out.stat().st_size < 50_000          # a linear model is kilobytes
+
+
+def test_saved_model_round_trips_exactly(trained):
+    model, _, out = trained
+    loaded = MaskClassifier.load(out)
+    X = np.random.default_rng(0).random((5, model.n_features)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.crop == model.crop == CropSpec(size=48)
+    assert loaded.info["training"]["data"]["seed"] == 0
+    np.testing.assert_allclose(loaded.predict_proba(X).sum(axis=1), 1)
+
+
+def test_damaged_or_foreign_model_files_are_refused(trained, tmp_path):
+    _, _, out = trained
+    blob = out.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelError, match="not a readable maskhog model"):
+        MaskClassifier.load(tmp_path / "cut.npz")
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    with pytest.raises(ModelError, match="no header"):
+        MaskClassifier.load(tmp_path / "other.npz")
+    (tmp_path / "pickle.npz").write_bytes(b"\x80\x04\x95 not a zip")
+    with pytest.raises(ModelError, match="not a readable"):
+        MaskClassifier.load(tmp_path / "pickle.npz")
+    with open(tmp_path / "array.npz", "wb") as f:
+        np.save(f, np.zeros(4))                                  # a plain .npy, renamed
+    with pytest.raises(ModelError, match="not a readable"):
+        MaskClassifier.load(tmp_path / "array.npz")
+    with np.load(out) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["coef"] = arrays["coef"] * 1.01                       # tampered weights
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(ModelError, match="checksum"):
+        MaskClassifier.load(tmp_path / "edited.npz")
+    header = json.loads(bytes(arrays["header"]).decode())
+    header["format_version"] = 99
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "future.npz", **arrays)
+    with pytest.raises(ModelError, match="newer"):
+        MaskClassifier.load(tmp_path / "future.npz")
+    with pytest.raises(ModelError, match="no such model"):
+        MaskClassifier.load(tmp_path / "missing.npz")
+
+
+def test_shipped_default_model_loads():
+    model = MaskClassifier.load(default_model_path())
+    assert set(model.classes) <= {"with_mask", "without_mask", "incorrect_mask"}
+    assert default_model_path().stat().st_size < 100_000
+
+
+def test_metrics_match_a_hand_count():
+    y = np.array(["with_mask", "with_mask", "without_mask", "without_mask"])
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])
+    m = classification_metrics(y, proba, ["with_mask", "without_mask"])
+    assert m["accuracy"] == 0.75 and m["balanced_accuracy"] == 0.75
+    assert m["confusion"]["matrix"] == [[1, 1], [0, 2]]
+    assert m["per_class"]["without_mask"]["precision"] == pytest.approx(2 / 3)
+    assert m["roc_auc"]["without_mask"] == 1.0
+
+
+def test_evaluate_writes_a_report(trained, texture_folders, tmp_path):
+    model, _, _ = trained
+    result = evaluate(model, [texture_folders])
+    assert result["metrics"]["accuracy"] > 0.9
+    files = write_report(result, tmp_path / "report")
+    assert [f.name for f in files] == ["metrics.json", "confusion_matrix.png", "roc_pr.png",
+                                       "worst_errors.png"]
+    assert all(f.stat().st_size > 1000 for f in files[1:])
+    assert json.loads(files[0].read_text())["n"] == 200

@@ -1,0 +1,51 @@
+"""Reproduce maskhog's shipped classifier, maskhog/models/default.npz.
+
+    python train/default_model.py                 # data in ../shared/data
+    python train/default_model.py --data DIR      # DIR/faces and DIR/scenes
+
+Trains on the face photos (class folders with a group manifest) and the face
+boxes of the multi-person scenes (Pascal VOC), combined, with the settings
+below, and writes the model plus train/default_model.json: the training
+report with held-out test figures. Never trained on incorrect_synthetic/
+(its licence is non-commercial).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from maskhog.augment import Augment
+from maskhog.crops import CropSpec
+from maskhog.detect import DlibFrontal
+from maskhog.training import train
+
+HERE = Path(__file__).resolve().parent
+SETTINGS = {
+    "crop": CropSpec(size=64, margin=0.1, clahe=True),
+    "augment": Augment(copies=2),
+    "seed": 0,
+    # faces/ images: the whole image. dlib's stock detector finds 48% of the unmasked
+    # faces there but 18% of the masked ones, so its boxes would tell the label.
+    "faces": "whole",
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "default.npz")
+    args = parser.parse_args()
+    roots = [args.data / "faces", args.data / "scenes"]
+    model, report = train(roots, out=args.out, spec=SETTINGS["crop"], augment=SETTINGS["augment"],
+                          detector=DlibFrontal(upsample=1) if SETTINGS["faces"] == "detect" else None,
+                          seed=SETTINGS["seed"])
+    # No machine-specific paths in the record.
+    report["data"]["roots"] = [r.name for r in roots]
+    report["data"]["kinds"] = [k.replace(str(args.data) + "/", "") for k in report["data"]["kinds"]]
+    (HERE / "default_model.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report["test_metrics"], indent=1))
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()
