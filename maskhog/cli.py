@@ -106,9 +106,9 @@ _faces_option = click.option(
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.npz).")
 @click.option("--size", default=64, show_default=True, type=click.IntRange(16, 256), help="Crop side in pixels.")
-@click.option("--margin", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--margin", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Margin around the face box, as a fraction of its side.")
-@click.option("--clahe/--no-clahe", default=True, show_default=True, help="Even out lighting in each crop.")
+@click.option("--clahe/--no-clahe", default=False, show_default=True, help="Even out lighting in each crop.")
 @click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
               help="Augmented copies of each training face (0: none).")
 @_faces_option

@@ -21,7 +21,7 @@ from maskhog.training import train
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = {
-    "crop": CropSpec(size=64, margin=0.1, clahe=True),
+    "crop": CropSpec(size=64, margin=0.0, clahe=False),
     "augment": Augment(copies=2),
     "seed": 0,
     # faces/ images: the whole image. dlib's stock detector finds 48% of the unmasked
