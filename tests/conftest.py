@@ -53,16 +53,16 @@ def face_crops(photos):
     ]
 
 
-def shared_data():
-    """The project's shared data sets (../shared/data beside the checkout), or None."""
+@pytest.fixture(scope="session")
+def shared():
+    """The project's shared data sets (../shared/data beside the checkout); skip without them."""
     import os
     from pathlib import Path
 
     root = Path(os.environ.get("MASKHOG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    return root if (root / "faces" / "manifest.csv").is_file() else None
-
-
-needs_shared = pytest.mark.skipif(shared_data() is None, reason="../shared/data is not here")
+    if not (root / "faces" / "manifest.csv").is_file():
+        pytest.skip("the shared data sets (../shared/data) are not here")
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,52 @@
+"""On the project's real data sets (skipped where ../shared/data is absent)."""
+
+import numpy as np
+import pytest
+
+from maskhog.data import group_split, load_dataset, load_datasets
+from maskhog.evaluation import classification_metrics
+from maskhog.model import MaskClassifier, default_model_path
+from maskhog.training import face_crops
+
+def test_scenes_annotations_are_read_and_bad_boxes_named(shared):
+    data = load_dataset(shared / "scenes")
+    counts = data.counts()
+    assert counts["incorrect_mask"] == 100 and counts["without_mask"] >= 550
+    assert counts["with_mask"] >= 2700
+    # Four boxes of one photo start beyond its right edge.
+    assert sum("maksssksksss451.xml" in s and "outside" in s for s in data.skipped) == 4
+
+
+def test_faces_manifest_groups_near_duplicates(shared):
+    data = load_dataset(shared / "faces")
+    assert len(data) == 3439 and len(set(data.groups)) < len(data)
+
+
+@pytest.fixture(scope="module")
+def held_out_scene_faces(shared):
+    """The scene faces of the shipped recipe's test split (train/default_model.py, seed 0)."""
+    root = shared
+    data = load_datasets([root / "faces", root / "scenes"])
+    _, _, test = group_split(data, (0.7, 0.15, 0.15), seed=0)
+    scenes = data.subset([i for i in test if data.samples[i].box is not None])
+    model = MaskClassifier.load(default_model_path())
+    return model, face_crops(scenes, model.crop)
+
+
+def test_shipped_model_on_held_out_scene_faces(held_out_scene_faces):
+    model, faces = held_out_scene_faces
+    m = classification_metrics(faces.labels, model.classify_crops(faces.crops), model.classes)
+    # Guards a little below what the shipped model measured here (train/README.md):
+    # recall 0.78 / 0.61 / 0.57, balanced accuracy 0.65 on 481 faces.
+    assert m["n"] > 400
+    assert m["per_class"]["with_mask"]["recall"] >= 0.7
+    assert m["per_class"]["without_mask"]["recall"] >= 0.5
+    assert m["balanced_accuracy"] >= 0.6
+
+
+def test_probabilities_are_calibrated_on_held_out_faces(held_out_scene_faces):
+    # Among faces the model calls with_mask at >= 0.8, most really are masked.
+    model, faces = held_out_scene_faces
+    proba = model.classify_crops(faces.crops)
+    sure = proba[:, model.classes.index("with_mask")] >= 0.8
+    assert sure.sum() > 100 and np.mean(faces.labels[sure] == "with_mask") >= 0.95
