@@ -54,7 +54,7 @@ def features(images, demo, size, out):
             crops.append(_square(to_gray(read_image(path)), size))
             names.append(path)
         except ImageError as exc:
-            click.echo(f"maskhog: skipped {exc}", err=True)
+            _log(f"skipped {exc}")
     if not crops:
         raise click.ClickException("no readable image")
 
@@ -66,11 +66,10 @@ def features(images, demo, size, out):
         record = {"image": name, "length": int(f.size), "hog": f[:-160].round(4)[:6].tolist(),
                   "lbp_uniform_share": round(float(f[-160:].reshape(16, 10)[:, :9].sum() / 16), 4)}
         click.echo(json.dumps(record))
-    click.echo(f"maskhog: {len(batch)} crop(s) of {size}x{size}, {micros:.1f} us per crop "
-               f"({SIMD} kernels)", err=True)
+    _log(f"{len(batch)} crop(s) of {size}x{size}, {micros:.1f} us per crop ({SIMD} kernels)")
     if out:
         np.save(out, feats)
-        click.echo(f"maskhog: saved {feats.shape} to {out}", err=True)
+        _log(f"saved {feats.shape} to {out}")
 
 
 def _progress(total, label):
@@ -96,10 +95,12 @@ def _face_detector(mode):
     return make_detector("dlib") if mode == "detect" else None
 
 
-_faces_option = click.option(
-    "--faces", type=click.Choice(["detect", "whole"]), default="detect", show_default=True,
-    help="Faces of class-folder images: the detector's box when it finds one (else the whole "
-         "image), or always the whole image.")
+def _faces_option(default):
+    return click.option(
+        "--faces", type=click.Choice(["detect", "whole"]), default=default, show_default=True,
+        help="Faces of class-folder images: the detector's box when it finds one (else the whole "
+             "image), or always the whole image." + ("" if default else
+             " Default: as the model was trained."))
 
 
 @main.command()
@@ -111,7 +112,7 @@ _faces_option = click.option(
 @click.option("--clahe/--no-clahe", default=False, show_default=True, help="Even out lighting in each crop.")
 @click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
               help="Augmented copies of each training face (0: none).")
-@_faces_option
+@_faces_option("detect")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and the augmentation.")
 @click.option("--max-pixels", default=50_000_000, show_default=True, help="Refuse larger images.")
 def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
@@ -146,7 +147,7 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
               help="Write metrics.json and PNG plots to this folder.")
 @click.option("--min-face", default=0, show_default=True, type=click.IntRange(0),
               help="Skip annotated faces whose shorter side is below this many pixels.")
-@_faces_option
+@_faces_option(None)
 def evaluate(data, model_path, report_dir, min_face, faces):
     """Measure a model on labelled DATA folders it was not trained on.
 
@@ -157,6 +158,8 @@ def evaluate(data, model_path, report_dir, min_face, faces):
     from .evaluation import write_report
 
     model = _load_model(model_path)
+    if faces is None:   # crop class-folder images the way the model's training did
+        faces = "detect" if model.info.get("training", {}).get("detector") else "whole"
     result = run(model, list(data), detector=_face_detector(faces), min_face=min_face,
                  progress_factory=_progress)
     m = dict(result["metrics"])

@@ -95,3 +95,18 @@ def test_evaluate_writes_a_report(trained, texture_folders, tmp_path):
                                        "worst_errors.png"]
     assert all(f.stat().st_size > 1000 for f in files[1:])
     assert json.loads(files[0].read_text())["n"] == 200
+
+
+def test_training_skips_bad_files_and_counts_them(texture_folders, tmp_path):
+    import shutil
+    root = tmp_path / "data"
+    shutil.copytree(texture_folders, root)
+    (root / "manifest.csv").unlink()          # plain class folders: every file is read
+    (root / "with_mask" / "empty.jpg").write_bytes(b"")
+    (root / "with_mask" / "notes.png").write_text("not an image")
+    good = (root / "without_mask" / "000.png").read_bytes()
+    (root / "without_mask" / "cut.png").write_bytes(good[: len(good) // 3])
+    model, report = train([root], spec=CropSpec(size=48), augment=None, C_grid=(0.1,),
+                          log_fn=lambda m: None)
+    assert report["data"]["skipped"] == 3
+    assert report["test_metrics"]["accuracy"] >= 0.9
