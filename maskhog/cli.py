@@ -92,7 +92,7 @@ def _load_model(path):
 
 def _face_detector(mode):
     from .detect import make_detector
-    return make_detector("dlib") if mode == "detect" else None
+    return make_detector("maskhog") if mode == "detect" else None
 
 
 def _faces_option(default):
@@ -179,7 +179,11 @@ def evaluate(data, model_path, report_dir, min_face, faces):
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
               show_default=True, help="Output format on stdout.")
-def predict(images, demo, model_path, fmt):
+@click.option("--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
+              show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
+@click.option("--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
+              help="Double the image this many times first, to find smaller faces (slower).")
+def predict(images, demo, model_path, fmt, detector_name, upsample):
     """Find the faces in IMAGES and say whether each wears a mask.
 
     One record per image: the image, and for each face its box
@@ -191,7 +195,9 @@ def predict(images, demo, model_path, fmt):
 
     if not images and not demo:
         raise click.UsageError("give image files, or --demo")
-    detector = MaskDetector(model=_load_model(model_path))
+    from .detect import make_detector
+
+    detector = MaskDetector(make_detector(detector_name, upsample=upsample), _load_model(model_path))
     records = []
     inputs = [(name, lambda img=img: img) for name, img in (_demo_images() if demo else [])]
     inputs += [(path, lambda path=path: read_image(path)) for path in images]

@@ -43,7 +43,7 @@ class MaskDetector:
     Parameters
     ----------
     detector : Detector, optional
-        Default: dlib's frontal detector with one upsampling.
+        Default: maskhog's own detector, which finds masked faces too.
     model : MaskClassifier or path, optional
         Default: the model shipped with maskhog.
 
@@ -56,10 +56,10 @@ class MaskDetector:
     """
 
     def __init__(self, detector=None, model=None):
-        from .detect import DlibFrontal
+        from .detect import MaskHog
         from .model import MaskClassifier, default_model_path
 
-        self.detector = detector if detector is not None else DlibFrontal(upsample=1)
+        self.detector = detector if detector is not None else MaskHog()
         if model is None or not isinstance(model, MaskClassifier):
             model = MaskClassifier.load(model or default_model_path())
         self.model = model

@@ -73,15 +73,20 @@ def test_train_evaluate_predict_round_trip(tmp_path, texture_folders):
     assert result.exit_code == 1 and "not a readable maskhog model" in result.output
 
 
-def test_predict_demo_finds_the_astronaut_without_mask():
+def test_predict_demo_finds_the_astronaut_with_and_without_mask():
     result = CliRunner().invoke(main, ["predict", "--demo"])
     assert result.exit_code == 0, result.output
-    first = json.loads(result.stdout.splitlines()[0])
-    assert first["image"].startswith("astronaut")
-    (face,) = first["faces"]
+    bare, masked = (json.loads(line) for line in result.stdout.splitlines())
+    (face,) = bare["faces"]
     assert face["label"] == "without_mask" and face["score"] > 0.5
     x1, y1, x2, y2 = face["box"]
     assert 150 < x1 < 200 and 50 < y1 < 110 and x2 - x1 > 60     # her face, not the background
+    # The copy with a mask drawn on: maskhog's detector still finds the face
+    # (dlib's stock one does not), and the classifier sees a mask on it.
+    (face,) = masked["faces"]
+    assert 150 < face["box"][0] < 200 and face["label"] != "without_mask"
+    stock = CliRunner().invoke(main, ["predict", "--demo", "--detector", "dlib", "--upsample", "1"])
+    assert json.loads(stock.stdout.splitlines()[1])["faces"] == []
 
 
 def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):

@@ -47,3 +47,21 @@ def test_clahe_evens_out_a_dim_face(photos):
     plain = crop_faces(dim, face, CropSpec(clahe=False))[0]
     even = crop_faces(dim, face, CropSpec(clahe=True))[0]
     assert even.std() > 2 * plain.std()
+
+
+def test_maskhog_detector_finds_a_real_face_and_merges_duplicates(photos):
+    import pickle
+
+    from maskhog.detect import Face, MaskHog, make_detector, merge_duplicates
+
+    det = make_detector("maskhog")
+    faces = det.detect(photos["astronaut"])
+    assert len(faces) == 1
+    x1, y1, x2, y2 = faces[0].box
+    assert 160 < x1 < 190 and 60 < y1 < 90 and 80 < x2 - x1 < 120
+    assert det.detect(photos["camera"]) == []       # a photographer seen from the side: no face
+    assert isinstance(pickle.loads(pickle.dumps(det)), MaskHog)     # for worker processes
+    a, b, c = Face((0, 0, 10, 10), 0.9), Face((1, 1, 11, 11), 0.5), Face((50, 50, 60, 60), 0.1)
+    assert merge_duplicates([b, c, a]) == [a, c]
+    with pytest.raises(ValueError, match="unknown detector"):
+        make_detector("yolo")

@@ -245,8 +245,8 @@ def main():
     if a.recipe == 'maskhog':
         import copy
         outdir = a.out if a.out.endswith('/') or os.path.isdir(a.out) else os.path.dirname(a.out) or '.'
-        for name, kw in (('maskhog_fhog48_scenes.svm', dict(window=48, C=1000.0, ctx_side=400, paste=0)),
-                         ('maskhog_fhog48_paste.svm', dict(window=48, C=300.0, ctx_side=640, paste=1500))):
+        for name, kw in (('face_fhog48_scenes.svm', dict(window=48, C=1000.0, ctx_side=400, paste=0)),
+                         ('face_fhog48_paste.svm', dict(window=48, C=300.0, ctx_side=640, paste=1500))):
             b = copy.copy(a)
             b.out, b.recipe = os.path.join(outdir, name), None
             for k, v in kw.items():
