@@ -31,7 +31,18 @@ class Detector(Protocol):
         """Faces in a BGR or gray uint8 image, best first."""
 
 
-class DlibFrontal:
+class _PerThread:
+    """Keeps one dlib object per thread (they are not thread-safe) and pickles without them."""
+
+    def __getstate__(self):   # for worker processes: each builds its own dlib objects
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+
+class DlibFrontal(_PerThread):
     """dlib's stock frontal-face HOG detector (``dlib.get_frontal_face_detector``).
 
     Finds unmasked frontal faces well and many masked faces not at all: it
@@ -44,13 +55,6 @@ class DlibFrontal:
         self.name = "dlib"
         self.upsample = int(upsample)
         self.threshold = float(threshold)
-        self._local = threading.local()
-
-    def __getstate__(self):   # picklable for worker processes; each builds its own dlib object
-        return {k: v for k, v in self.__dict__.items() if k != "_local"}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
         self._local = threading.local()
 
     def _detector(self):
@@ -70,7 +74,7 @@ class DlibFrontal:
         return sorted(faces, key=lambda f: -f.score)
 
 
-class MaskHog:
+class MaskHog(_PerThread):
     """maskhog's own face detector: fHOG templates trained on masked and unmasked faces.
 
     Two 48x48-window templates made by ``train/detector_fhog.py`` (one from
@@ -91,9 +95,6 @@ class MaskHog:
         self.upsample = int(upsample)
         self.threshold = float(threshold)
         self._local = threading.local()
-
-    __getstate__ = DlibFrontal.__getstate__
-    __setstate__ = DlibFrontal.__setstate__
 
     def _detectors(self):
         dets = getattr(self._local, "detectors", None)
