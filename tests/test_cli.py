@@ -100,3 +100,21 @@ def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):
     rows = result.stdout.strip().splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,label,score" and rows[1].startswith(str(good))
     assert "b.jpg: empty file" in result.stderr
+
+
+def test_detect_prints_boxes_per_image(tmp_path, photos):
+    import cv2
+    face = tmp_path / "astronaut.png"
+    cv2.imwrite(str(face), photos["astronaut"])
+    empty = tmp_path / "camera.png"
+    cv2.imwrite(str(empty), photos["camera"])
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("x")
+    result = CliRunner().invoke(main, ["detect", str(face), str(empty), str(bad)])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    (box,) = first["faces"]
+    assert 160 < box["box"][0] < 190 and second == {"image": str(empty), "faces": []}
+    assert "bad.jpg" in result.stderr
+    rows = CliRunner().invoke(main, ["detect", str(face), "--format", "csv"]).stdout.splitlines()
+    assert rows[0] == "image,face,x1,y1,x2,y2,score" and rows[1].startswith(f"{face},0,")
