@@ -173,7 +173,7 @@ def evaluate(data, model_path, report_dir, min_face, faces):
 
 
 @main.command()
-@click.argument("images", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1)
 @click.option("--demo", is_flag=True,
               help="Use scikit-image's bundled astronaut photo, as is and with a mask drawn on.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
@@ -183,25 +183,39 @@ def evaluate(data, model_path, report_dir, min_face, faces):
               show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
 @click.option("--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
               help="Double the image this many times first, to find smaller faces (slower).")
-def predict(images, demo, model_path, fmt, detector_name, upsample):
-    """Find the faces in IMAGES and say whether each wears a mask.
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
+              help="Write a copy of each image with boxes and labels drawn into this folder.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="LABEL",
+              help="Exit with status 1 if any face has this label (e.g. no_mask); repeatable.")
+def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on):
+    """Find the faces in INPUTS and say whether each wears a mask.
 
-    One record per image: the image, and for each face its box
-    [x1, y1, x2, y2], label and score (the label's probability).
-    Unreadable files are reported on stderr and skipped.
+    INPUTS are image files, folders (searched recursively), glob patterns
+    ('shots/*.jpg'), or '-' to read one path per line from stdin. One record
+    per image: the image as given, and for each face its box [x1, y1, x2, y2],
+    label and score (the label's probability). Unreadable files are reported
+    on stderr and skipped. Exit status: 0 done, 1 a --fail-on label was seen
+    (or no image could be read), 2 usage error.
     """
-    from .io import ImageError, read_image
+    from pathlib import Path
+
+    from .detect import make_detector
+    from .io import ImageError, expand_inputs, read_image
+    from .labels import LabelError, canonical_label
     from .pipeline import MaskDetector
 
-    if not images and not demo:
-        raise click.UsageError("give image files, or --demo")
-    from .detect import make_detector
-
+    try:
+        fail_labels = {canonical_label(name) for name in fail_on}
+    except LabelError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+    paths = expand_inputs(inputs, stdin=sys.stdin)
+    if not paths and not demo:
+        raise click.UsageError("give image files, folders, patterns or '-', or --demo")
     detector = MaskDetector(make_detector(detector_name, upsample=upsample), _load_model(model_path))
-    records = []
-    inputs = [(name, lambda img=img: img) for name, img in (_demo_images() if demo else [])]
-    inputs += [(path, lambda path=path: read_image(path)) for path in images]
-    for name, load in inputs:
+    records, written = [], set()
+    sources = [(name, lambda img=img: img) for name, img in (_demo_images() if demo else [])]
+    sources += [(path, lambda path=path: read_image(path)) for path in paths]
+    for name, load in sources:
         try:
             image = load()
         except ImageError as exc:
@@ -209,9 +223,43 @@ def predict(images, demo, model_path, fmt, detector_name, upsample):
             continue
         faces = detector.detect(image)
         records.append({"image": name, "faces": [f.to_dict() for f in faces]})
+        if annotate_dir:
+            _annotate(image, faces, Path(annotate_dir), name, written)
     _write_records(records, fmt)
     if not records:
         raise click.ClickException("no readable image")
+    seen = {f["label"] for r in records for f in r["faces"]}
+    if seen & fail_labels:
+        _log(f"failing: found {', '.join(sorted(seen & fail_labels))}")
+        sys.exit(1)
+
+
+_COLOURS = {"with_mask": (60, 180, 75), "without_mask": (40, 40, 230), "incorrect_mask": (0, 140, 255)}
+
+
+def _annotate(image, faces, folder, name, written):
+    """Save ``image`` with each face's box, label and score drawn, under a unique name."""
+    import re
+
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = image.copy()
+    for f in faces:
+        x1, y1, x2, y2 = f.box
+        colour = _COLOURS.get(f.label, (255, 255, 255))
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
+        text = f"{f.label} {f.score:.2f}"
+        (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+        cv2.rectangle(out, (x1, max(0, y1 - h - 6)), (x1 + w + 4, y1), colour, -1)
+        cv2.putText(out, text, (x1 + 2, max(h, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "image"
+    target, k = folder / f"{stem}.jpg", 1
+    while target in written:   # two inputs with the same file name
+        target, k = folder / f"{stem}_{k}.jpg", k + 1
+    written.add(target)
+    cv2.imwrite(str(target), out)
 
 
 @main.command()

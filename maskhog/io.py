@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "read_image", "to_bgr", "to_gray"]
+__all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "expand_inputs", "read_image",
+           "to_bgr", "to_gray"]
 
 #: Largest image accepted by default: 50 megapixels (an 8K frame is 33).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -30,6 +31,31 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 
 class ImageError(ValueError):
     """A file that is not a usable image. The message starts with its path."""
+
+
+def expand_inputs(inputs, *, stdin=None) -> list[str]:
+    """Image paths from command-line inputs, in the order given.
+
+    A folder gives its image files (recursively, sorted); a pattern with
+    ``*``, ``?`` or ``[`` gives its matches (sorted; ``**`` recurses); ``-``
+    gives one path per line of ``stdin``; anything else is taken as a file
+    path as it is (a missing file is reported when it is read).
+    """
+    import glob
+
+    paths = []
+    for item in inputs:
+        if item == "-":
+            paths += [line.strip() for line in (stdin or []) if line.strip()]
+        elif Path(item).is_dir():
+            paths += sorted(str(p) for p in Path(item).rglob("*")
+                            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif any(ch in item for ch in "*?["):
+            paths += sorted(p for p in glob.glob(item, recursive=True)
+                            if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file())
+        else:
+            paths.append(item)
+    return paths
 
 
 def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -118,3 +118,40 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     assert "bad.jpg" in result.stderr
     rows = CliRunner().invoke(main, ["detect", str(face), "--format", "csv"]).stdout.splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,score" and rows[1].startswith(f"{face},0,")
+
+
+def test_predict_takes_folders_patterns_and_stdin_and_gates_on_labels(tmp_path, photos):
+    import cv2
+    folder = tmp_path / "shots" / "day1"
+    folder.mkdir(parents=True)
+    cv2.imwrite(str(folder / "a.png"), photos["astronaut"])
+    cv2.imwrite(str(tmp_path / "shots" / "b.jpg"), photos["camera"])
+    (tmp_path / "shots" / "notes.txt").write_text("not an image")
+    runner = CliRunner()
+
+    by_folder = runner.invoke(main, ["predict", str(tmp_path / "shots")])
+    assert [json.loads(x)["image"] for x in by_folder.stdout.splitlines()] == [
+        str(tmp_path / "shots" / "b.jpg"), str(folder / "a.png")]
+    by_pattern = runner.invoke(main, ["predict", str(tmp_path / "shots" / "**" / "*.png")])
+    assert [json.loads(x)["image"] for x in by_pattern.stdout.splitlines()] == [str(folder / "a.png")]
+    by_stdin = runner.invoke(main, ["predict", "-"], input=f"{folder / 'a.png'}\n\n")
+    (record,) = [json.loads(x) for x in by_stdin.stdout.splitlines()]
+    assert record["faces"][0]["label"] == "without_mask"
+
+    # A gate: the astronaut wears no mask, so --fail-on no_mask exits 1.
+    gate = runner.invoke(main, ["predict", str(folder / "a.png"), "--fail-on", "no_mask"])
+    assert gate.exit_code == 1 and "without_mask" in gate.stderr
+    assert runner.invoke(main, ["predict", str(folder / "a.png"), "--fail-on", "incorrect_mask"]).exit_code == 0
+    assert runner.invoke(main, ["predict", str(folder / "a.png"), "--fail-on", "helmet"]).exit_code == 2
+
+
+def test_predict_annotate_draws_boxes(tmp_path):
+    out = tmp_path / "annotated"
+    result = CliRunner().invoke(main, ["predict", "--demo", "--annotate", str(out)])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["astronaut_scikit-image_.jpg", "astronaut_with_a_drawn_mask.jpg"]
+    import cv2
+    drawn = cv2.imread(str(out / files[0]))
+    # The without_mask box is red (BGR) along its top edge at y = 74.
+    assert drawn[74, 200, 2] > 200 and drawn[74, 200, 0] < 80
