@@ -65,3 +65,15 @@ def test_maskhog_detector_finds_a_real_face_and_merges_duplicates(photos):
     assert merge_duplicates([b, c, a]) == [a, c]
     with pytest.raises(ValueError, match="unknown detector"):
         make_detector("yolo")
+
+
+def test_pipeline_on_degenerate_images_gives_clear_results():
+    from maskhog.pipeline import MaskDetector
+
+    m = MaskDetector()
+    for shape in [(1, 1), (1, 1, 3), (2, 2, 4), (5, 500, 3)]:
+        assert m.detect(np.zeros(shape, np.uint8)) == []
+    with pytest.raises(ValueError, match="no pixels"):
+        m.detect(np.zeros((0, 5, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        m.detect(np.zeros((5, 5), np.float32))
