@@ -187,20 +187,27 @@ def evaluate(data, model_path, report_dir, min_face, faces):
               help="Write a copy of each image with boxes and labels drawn into this folder.")
 @click.option("--fail-on", "fail_on", multiple=True, metavar="LABEL",
               help="Exit with status 1 if any face has this label (e.g. no_mask); repeatable.")
-def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on):
+@click.option("--every", default=30, show_default=True, type=click.IntRange(1),
+              help="In video files, look at every N-th frame.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Images processed in parallel, one detector per worker process.")
+def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on, every, jobs):
     """Find the faces in INPUTS and say whether each wears a mask.
 
-    INPUTS are image files, folders (searched recursively), glob patterns
-    ('shots/*.jpg'), or '-' to read one path per line from stdin. One record
-    per image: the image as given, and for each face its box [x1, y1, x2, y2],
-    label and score (the label's probability). Unreadable files are reported
-    on stderr and skipped. Exit status: 0 done, 1 a --fail-on label was seen
-    (or no image could be read), 2 usage error.
+    INPUTS are image files, video files (every N-th frame), folders (searched
+    recursively), glob patterns ('shots/*.jpg'), or '-' to read one path per
+    line from stdin. One record per image (a video frame is named
+    'clip.mp4#frame=120'): the image as given, and for each face its box
+    [x1, y1, x2, y2], label and score (the label's probability). Unreadable
+    files are reported on stderr and skipped. Exit status: 0 done, 1 a
+    --fail-on label was seen (or no image could be read), 2 usage error.
     """
     from pathlib import Path
 
+    from joblib import Parallel, delayed
+
     from .detect import make_detector
-    from .io import ImageError, expand_inputs, read_image
+    from .io import VIDEO_SUFFIXES, ImageError, expand_inputs, read_image, video_frames
     from .labels import LabelError, canonical_label
     from .pipeline import MaskDetector
 
@@ -212,19 +219,32 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
     detector = MaskDetector(make_detector(detector_name, upsample=upsample), _load_model(model_path))
+    def images():
+        """(name, image) pairs in input order; bad inputs are reported and skipped."""
+        yield from _demo_images() if demo else []
+        for path in paths:
+            try:
+                if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+                    for k, frame in video_frames(path, every=every):
+                        yield f"{path}#frame={k}", frame
+                else:
+                    yield path, read_image(path)
+            except ImageError as exc:
+                _log(f"skipped {exc}")
+
     records, written = [], set()
-    sources = [(name, lambda img=img: img) for name, img in (_demo_images() if demo else [])]
-    sources += [(path, lambda path=path: read_image(path)) for path in paths]
-    for name, load in sources:
-        try:
-            image = load()
-        except ImageError as exc:
-            _log(f"skipped {exc}")
-            continue
-        faces = detector.detect(image)
-        records.append({"image": name, "faces": [f.to_dict() for f in faces]})
-        if annotate_dir:
-            _annotate(image, faces, Path(annotate_dir), name, written)
+    # Small batches keep memory bounded on long videos; each worker process
+    # gets its own copy of the detector, and results keep the input order.
+    with Parallel(n_jobs=jobs) as parallel:
+        for batch in _batches(images(), 4 * jobs):
+            if jobs > 1:
+                results = parallel(delayed(detector.detect)(image) for _, image in batch)
+            else:
+                results = [detector.detect(image) for _, image in batch]
+            for (name, image), faces in zip(batch, results):
+                records.append({"image": name, "faces": [f.to_dict() for f in faces]})
+                if annotate_dir:
+                    _annotate(image, faces, Path(annotate_dir), name, written)
     _write_records(records, fmt)
     if not records:
         raise click.ClickException("no readable image")
@@ -232,6 +252,17 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
     if seen & fail_labels:
         _log(f"failing: found {', '.join(sorted(seen & fail_labels))}")
         sys.exit(1)
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 _COLOURS = {"with_mask": (60, 180, 75), "without_mask": (40, 40, 230), "incorrect_mask": (0, 140, 255)}

@@ -19,14 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "expand_inputs", "read_image",
-           "to_bgr", "to_gray"]
+__all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "expand_inputs",
+           "read_image", "video_frames", "to_bgr", "to_gray"]
 
 #: Largest image accepted by default: 50 megapixels (an 8K frame is 33).
 DEFAULT_MAX_PIXELS = 50_000_000
 
 #: File suffixes taken as images when a folder is scanned.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
+#: File suffixes read as videos.
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
 
 
 class ImageError(ValueError):
@@ -49,13 +51,51 @@ def expand_inputs(inputs, *, stdin=None) -> list[str]:
             paths += [line.strip() for line in (stdin or []) if line.strip()]
         elif Path(item).is_dir():
             paths += sorted(str(p) for p in Path(item).rglob("*")
-                            if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+                            if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES and p.is_file())
         elif any(ch in item for ch in "*?["):
             paths += sorted(p for p in glob.glob(item, recursive=True)
-                            if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file())
+                            if Path(p).suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+                            and Path(p).is_file())
         else:
             paths.append(item)
     return paths
+
+
+def video_frames(path, *, every: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Yield ``(index, frame)`` for every ``every``-th frame of a video file, BGR uint8.
+
+    Raises
+    ------
+    ImageError
+        The file is missing, is not a video OpenCV can open, or has no frame.
+    """
+    import cv2
+
+    name = os.fspath(path)
+    if not Path(name).is_file():
+        raise ImageError(f"{name}: no such file")
+    cap = cv2.VideoCapture(name)
+    try:
+        if not cap.isOpened():
+            raise ImageError(f"{name}: not a video file OpenCV can read")
+        index, seen = 0, 0
+        while True:
+            ok = cap.grab()   # grab without decoding the frames we skip
+            if not ok:
+                break
+            if index % every == 0:
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    if frame.shape[0] * frame.shape[1] > max_pixels:
+                        raise ImageError(f"{name}: frames of {frame.shape[1]}x{frame.shape[0]} are "
+                                         f"over the limit of {max_pixels:,} pixels")
+                    seen += 1
+                    yield index, to_bgr(frame)
+            index += 1
+        if seen == 0:
+            raise ImageError(f"{name}: no frame could be read")
+    finally:
+        cap.release()
 
 
 def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

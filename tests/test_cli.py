@@ -155,3 +155,25 @@ def test_predict_annotate_draws_boxes(tmp_path):
     drawn = cv2.imread(str(out / files[0]))
     # The without_mask box is red (BGR) along its top edge at y = 74.
     assert drawn[74, 200, 2] > 200 and drawn[74, 200, 0] < 80
+
+
+def test_predict_video_frames_and_parallel_jobs(tmp_path, photos):
+    import cv2
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    frame = cv2.cvtColor(photos["astronaut"], cv2.COLOR_GRAY2BGR)
+    for k in range(7):
+        writer.write(np.roll(frame, 20 * k, axis=1))    # the face drifts right
+    writer.release()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 100)
+    runner = CliRunner()
+    serial = runner.invoke(main, ["predict", str(video), str(broken), "--every", "3"])
+    assert serial.exit_code == 0, serial.output
+    records = [json.loads(x) for x in serial.stdout.splitlines()]
+    assert [r["image"] for r in records] == [f"{video}#frame={k}" for k in (0, 3, 6)]
+    xs = [r["faces"][0]["box"][0] for r in records]
+    assert xs[0] < xs[1] < xs[2] and all(r["faces"][0]["label"] == "without_mask" for r in records)
+    assert "broken.mp4" in serial.stderr
+    parallel = runner.invoke(main, ["predict", str(video), "--every", "3", "--jobs", "2"])
+    assert parallel.stdout == serial.stdout
