@@ -254,6 +254,60 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
         sys.exit(1)
 
 
+@main.command()
+@click.argument("source")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
+@click.option("--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
+              show_default=True, help="Face detector.")
+@click.option("--detect-every", default=3, show_default=True, type=click.IntRange(1),
+              help="Detect faces on every N-th frame; track them in between.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.1, 4.0),
+              help="Resize frames by this factor before detecting (below 1 is faster).")
+@click.option("--max-fps", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Cap the processing rate (0: as fast as possible) to leave CPU for others.")
+@click.option("--realtime", is_flag=True,
+              help="Pace a video file at its own frame rate, newest frame only, like a camera.")
+@click.option("--stats", is_flag=True, help="Print a JSON stats line to stderr every 5 s.")
+@click.option("--headless", is_flag=True,
+              help="No window (always the case with the headless OpenCV that maskhog installs).")
+def live(source, model_path, detector_name, detect_every, scale, max_fps, realtime, stats, headless):
+    """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
+
+    Prints one JSON line per event on stdout: a person appears, their mask
+    label changes (smoothed over recent frames), or they leave. Ctrl-C or
+    SIGTERM stops within a second and flushes the open tracks.
+    """
+    import signal
+    import threading
+
+    from .detect import make_detector
+    from .io import ImageError
+    from .live import LiveConfig, run_live
+    from .pipeline import MaskDetector
+
+    detector = MaskDetector(make_detector(detector_name), _load_model(model_path))
+    config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_event(event):
+        click.echo(json.dumps(event))
+        sys.stdout.flush()
+
+    def on_stats(record):
+        click.echo(json.dumps(record), err=True)
+
+    try:
+        final = run_live(source, detector, config=config, on_event=on_event,
+                         on_stats=on_stats if stats else None, stop=stop)
+    except ImageError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        return
+    if stats:
+        on_stats(final)
+
+
 def _batches(items, size):
     batch = []
     for item in items:

@@ -1,0 +1,291 @@
+"""The real-time loop: frames in, per-person mask states and events out.
+
+One loop for every source (webcam index, video file, stream URL, folder of
+images). On a two-core machine the work is split so that nothing waits on
+the camera:
+
+* a capture thread reads frames; for cameras and streams (and files with
+  ``realtime``) it keeps only the newest frame, so a slow loop drops frames
+  instead of falling behind; a file is otherwise read frame by frame;
+* faces are detected every ``detect_every`` frames on a frame shrunk by
+  ``scale``; between detections dlib's correlation tracker follows each
+  person, so each keeps an identity (a *track*);
+* each track's verdicts are smoothed: its label changes only once a new label
+  wins ``k`` of its last ``m`` verdicts, so a label does not flicker.
+
+Events (a person appears, their label changes, they leave) go to a callback
+as dicts; the command line prints them as JSON lines.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .io import IMAGE_SUFFIXES, ImageError, read_image
+
+__all__ = ["LiveConfig", "Track", "open_source", "run_live"]
+
+
+@dataclass
+class LiveConfig:
+    """Knobs of the loop, with defaults for a low-power CPU."""
+
+    detect_every: int = 3      # detect faces on every N-th frame, track in between
+    scale: float = 1.0         # shrink frames by this factor before detecting
+    smooth_k: int = 3          # a new label needs k ...
+    smooth_m: int = 5          # ... of the last m verdicts
+    max_fps: float = 0.0       # 0: as fast as the machine allows
+    realtime: bool = False     # pace a video file at its own rate, newest frame only
+    lost_after: int = 2        # detections a track may miss before it ends
+    stats_every: float = 5.0   # seconds between stats records (0: none)
+
+
+@dataclass
+class Track:
+    """One person followed across frames."""
+
+    id: int
+    box: tuple
+    tracker: object
+    history: deque = field(default_factory=deque)
+    label: str | None = None
+    score: float = 0.0
+    missed: int = 0
+
+    def vote(self, label: str, score: float, k: int, m: int) -> bool:
+        """Add a verdict; return True when the smoothed label changes."""
+        self.history.append(label)
+        while len(self.history) > m:
+            self.history.popleft()
+        best, count = Counter(self.history).most_common(1)[0]
+        if self.label is None or (best != self.label and count >= k):
+            changed = best != self.label
+            self.label, self.score = best, score
+            return changed
+        if best == self.label:
+            self.score = score
+        return False
+
+
+class _Capture(threading.Thread):
+    """Reads a source on its own thread; ``latest`` keeps only the newest frame."""
+
+    def __init__(self, source, latest: bool, fps: float):
+        super().__init__(daemon=True)
+        self.source, self.latest, self.fps = source, latest, fps
+        self.cond = threading.Condition()
+        self.queue: deque = deque()
+        self.done = False
+        self.stop_event = threading.Event()
+        self.error: str | None = None
+
+    def run(self):
+        index = 0
+        try:
+            for frame in self.source:
+                if self.stop_event.is_set():
+                    break
+                with self.cond:
+                    if self.latest:
+                        self.queue.clear()       # drop the stale frame: no backlog
+                    else:
+                        while len(self.queue) >= 4 and not self.stop_event.is_set():
+                            self.cond.wait(0.1)   # file mode: never drop, bounded memory
+                    self.queue.append((index, time.perf_counter(), frame))
+                    self.cond.notify_all()
+                index += 1
+                if self.latest and self.fps:
+                    time.sleep(1.0 / self.fps)   # a camera delivers at its own pace
+        except ImageError as exc:
+            self.error = str(exc)
+        finally:
+            with self.cond:
+                self.done = True
+                self.cond.notify_all()
+
+    def get(self):
+        """The next frame ``(index, t_captured, frame)``, or None at the end."""
+        with self.cond:
+            while not self.queue and not self.done:
+                self.cond.wait(0.1)
+            if not self.queue:
+                return None
+            item = self.queue.popleft()
+            self.cond.notify_all()
+            return item
+
+
+def open_source(source: str, *, reconnect: int = 3):
+    """Frames of a webcam index, a video file or stream URL, or a folder of images.
+
+    Returns ``(frames, is_live, fps)``: an iterator of BGR frames, whether the
+    source is live (camera or stream), and its frame rate if known. A live
+    source that drops is reopened up to ``reconnect`` times with backoff.
+
+    Raises
+    ------
+    ImageError
+        A missing file or folder, or a source OpenCV cannot open.
+    """
+    import cv2
+
+    if Path(source).is_dir():
+        files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ImageError(f"{source}: no images in this folder")
+
+        def folder():
+            for p in files:
+                try:
+                    yield read_image(p)
+                except ImageError:
+                    continue
+        return folder(), False, 0.0
+    live = source.isdigit() or "://" in source
+    if not live and not Path(source).is_file():
+        raise ImageError(f"{source}: no such file")
+    target = int(source) if source.isdigit() else source
+    cap = cv2.VideoCapture(target)
+    if not cap.isOpened():
+        what = "camera" if source.isdigit() else "video or stream"
+        raise ImageError(f"{source}: cannot open this {what}")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+
+    def frames():
+        nonlocal cap
+        attempts = 0
+        try:
+            while True:
+                ok, frame = cap.read()
+                if ok and frame is not None:
+                    attempts = 0
+                    yield frame
+                    continue
+                if not live or attempts >= reconnect:
+                    if live:
+                        raise ImageError(f"{source}: stream lost after {reconnect} reconnect attempts")
+                    return
+                attempts += 1
+                time.sleep(min(8.0, 0.5 * 2 ** attempts))   # back off, then reopen
+                cap.release()
+                cap = cv2.VideoCapture(target)
+        finally:
+            cap.release()
+    return frames(), live, fps
+
+
+def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), on_event=print,
+             on_stats=None, stop: threading.Event | None = None) -> dict:
+    """Run the loop until the source ends or ``stop`` is set; return the final stats.
+
+    ``on_event(dict)`` receives ``{"event": "appeared"|"changed"|"left", "frame",
+    "track", "label", "score", "box"}``; ``on_stats(dict)`` receives periodic
+    stats with ``fps``, ``latency_ms_p50``, ``latency_ms_p95`` (capture to
+    verdict), ``rss_mb`` (peak resident memory) and per-stage milliseconds.
+    """
+    import cv2
+    import dlib
+
+    frames, live, fps = open_source(source)
+    capture = _Capture(frames, latest=live or config.realtime, fps=fps if config.realtime else 0.0)
+    capture.start()
+    stop = stop or threading.Event()
+    tracks: dict[int, Track] = {}
+    next_id, processed, index = 1, 0, -1
+    latencies: deque = deque(maxlen=1000)
+    stage = Counter()
+    start = last_stats = time.perf_counter()
+
+    def emit(kind, t, frame_index):
+        on_event({"event": kind, "frame": frame_index, "track": t.id, "label": t.label,
+                  "score": round(t.score, 4), "box": [int(v) for v in t.box]})
+
+    try:
+        while not stop.is_set():
+            item = capture.get()
+            if item is None:
+                break
+            index, t_cap, frame = item
+            t0 = time.perf_counter()
+            if processed % config.detect_every == 0:
+                small = cv2.resize(frame, None, fx=config.scale, fy=config.scale,
+                                   interpolation=cv2.INTER_AREA) if config.scale != 1 else frame
+                faces = mask_detector.detector.detect(small)
+                boxes = [tuple(v / config.scale for v in f.box) for f in faces]
+                t1 = time.perf_counter()
+                stage["detect"] += t1 - t0
+                results = mask_detector.classify(frame, boxes)
+                stage["classify"] += time.perf_counter() - t1
+                unmatched = set(tracks)
+                for r in results:
+                    tid = _match(tracks, r.box, unmatched)
+                    if tid is None:
+                        tracker = dlib.correlation_tracker()
+                        tracker.start_track(frame, dlib.rectangle(*r.box))
+                        t = tracks[next_id] = Track(next_id, r.box, tracker)
+                        next_id += 1
+                        t.vote(r.label, r.score, config.smooth_k, config.smooth_m)
+                        emit("appeared", t, index)
+                    else:
+                        t = tracks[tid]
+                        unmatched.discard(tid)
+                        t.box, t.missed = r.box, 0
+                        t.tracker.start_track(frame, dlib.rectangle(*r.box))
+                        if t.vote(r.label, r.score, config.smooth_k, config.smooth_m):
+                            emit("changed", t, index)
+                for tid in unmatched:
+                    tracks[tid].missed += 1
+                    if tracks[tid].missed > config.lost_after:
+                        emit("left", tracks.pop(tid), index)
+            else:
+                for t in tracks.values():   # follow each person between detections
+                    t.tracker.update(frame)
+                    p = t.tracker.get_position()
+                    t.box = (p.left(), p.top(), p.right(), p.bottom())
+                stage["track"] += time.perf_counter() - t0
+            processed += 1
+            now = time.perf_counter()
+            latencies.append((now - t_cap) * 1000)
+            if config.max_fps:
+                time.sleep(max(0.0, 1.0 / config.max_fps - (now - t0)))
+            if on_stats and config.stats_every and now - last_stats >= config.stats_every:
+                on_stats(_stats(processed, now - start, latencies, stage))
+                last_stats = now
+    finally:
+        capture.stop_event.set()
+        capture.join(timeout=1.0)
+        for t in list(tracks.values()):   # the end of the source ends every track
+            emit("left", t, index)
+    if capture.error:
+        raise ImageError(capture.error)
+    return _stats(processed, time.perf_counter() - start, latencies, stage)
+
+
+def _match(tracks, box, candidates, min_iou=0.3):
+    """The id of the candidate track whose box overlaps ``box`` most (IoU >= min_iou)."""
+    best, best_iou = None, min_iou
+    x1, y1, x2, y2 = box
+    for tid in candidates:
+        a1, b1, a2, b2 = tracks[tid].box
+        inter = max(0, min(x2, a2) - max(x1, a1)) * max(0, min(y2, b2) - max(y1, b1))
+        union = (x2 - x1) * (y2 - y1) + (a2 - a1) * (b2 - b1) - inter
+        if union > 0 and inter / union >= best_iou:
+            best, best_iou = tid, inter / union
+    return best
+
+
+def _stats(frames, seconds, latencies, stage) -> dict:
+    import resource
+
+    lat = np.array(latencies) if latencies else np.zeros(1)
+    return {"frames": frames, "fps": round(frames / max(seconds, 1e-9), 1),
+            "latency_ms_p50": round(float(np.percentile(lat, 50)), 2),
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),
+            "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "stage_ms": {k: round(v * 1000 / max(frames, 1), 3) for k, v in stage.items()}}

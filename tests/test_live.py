@@ -1,0 +1,60 @@
+"""maskhog live on a generated video: the event sequence, and failing sources."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from maskhog.cli import _demo_images, main
+from maskhog.live import Track
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """10 frames of the astronaut, 10 empty, 10 of her with a drawn mask, 10 empty."""
+    (_, bare), (_, masked) = _demo_images()
+    blank = np.full_like(bare, 128)
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, bare.shape[1::-1])
+    for frame in [bare] * 10 + [blank] * 10 + [masked] * 10 + [blank] * 10:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_live_headless_reports_people_coming_and_going(clip):
+    result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--detect-every", "2", "--stats"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event"], e["label"]) for e in events] == [
+        ("appeared", "without_mask"), ("left", "without_mask"),
+        ("appeared", "with_mask"), ("left", "with_mask")]
+    assert events[0]["frame"] == 0 and 10 <= events[1]["frame"] < 20
+    assert 20 <= events[2]["frame"] < 22 and events[2]["track"] == 2
+    stats = json.loads(result.stderr.strip().splitlines()[-1])
+    assert stats["frames"] == 40 and stats["fps"] > 0 and stats["latency_ms_p95"] >= stats["latency_ms_p50"]
+
+
+def test_live_sources_that_fail_say_so(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(main, ["live", str(tmp_path / "nope.mp4")])
+    assert missing.exit_code == 1 and "no such file" in missing.output
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 64)
+    bad = runner.invoke(main, ["live", str(junk)])
+    assert bad.exit_code == 1 and "cannot open" in bad.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no images" in runner.invoke(main, ["live", str(empty)]).output
+
+
+def test_smoothing_needs_k_of_m_votes():
+    t = Track(1, (0, 0, 1, 1), None)
+    assert t.vote("with_mask", 0.9, 3, 5)          # the first verdict sets the label
+    assert not t.vote("without_mask", 0.8, 3, 5)    # one dissenting frame: no flicker
+    assert not t.vote("without_mask", 0.8, 3, 5)
+    assert t.label == "with_mask"
+    assert t.vote("without_mask", 0.8, 3, 5)        # the third of the last five wins
+    assert t.label == "without_mask"
