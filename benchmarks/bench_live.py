@@ -103,21 +103,15 @@ def make_video(path, data_root, seconds):
     return truth, n_frames
 
 
-def iou(a, b):
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def truth_at(truth, frame, box):
     """The person whose true box at ``frame`` overlaps ``box`` most (IoU >= 0.3)."""
+    from maskhog.detect import box_iou
+
     best, best_iou = None, 0.3
     for k, t in enumerate(truth):
-        if frame in t["boxes"] and iou(t["boxes"][frame], box) >= best_iou:
-            best, best_iou = k, iou(t["boxes"][frame], box)
+        overlap = box_iou(t["boxes"][frame], box) if frame in t["boxes"] else 0.0
+        if overlap >= best_iou:
+            best, best_iou = k, overlap
     return best
 
 

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Face", "Detector", "DlibFrontal", "make_detector", "DETECTORS"]
+__all__ = ["Face", "Detector", "DlibFrontal", "MaskHog", "box_iou", "make_detector",
+           "merge_duplicates", "DETECTORS"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,19 @@ class MaskHog(_PerThread):
         return merge_duplicates(faces)
 
 
+def _overlap(a, b) -> tuple[float, float, float]:
+    """Intersection area of boxes ``a`` and ``b``, and each box's area."""
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter, (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two ``(x1, y1, x2, y2)`` boxes."""
+    inter, area_a, area_b = _overlap(a, b)
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
 def merge_duplicates(faces: list[Face], iou: float = 0.4, cover: float = 0.7) -> list[Face]:
     """Greedy non-maximum suppression: keep the best of boxes that overlap.
 
@@ -126,12 +140,8 @@ def merge_duplicates(faces: list[Face], iou: float = 0.4, cover: float = 0.7) ->
     """
     kept: list[Face] = []
     for f in sorted(faces, key=lambda f: -f.score):
-        x1, y1, x2, y2 = f.box
-        area = (x2 - x1) * (y2 - y1)
         for k in kept:
-            a1, b1, a2, b2 = k.box
-            inter = max(0, min(x2, a2) - max(x1, a1)) * max(0, min(y2, b2) - max(y1, b1))
-            other = (a2 - a1) * (b2 - b1)
+            inter, area, other = _overlap(f.box, k.box)
             if inter >= iou * (area + other - inter) or inter >= cover * min(area, other):
                 break
         else:

@@ -269,14 +269,13 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
 
 def _match(tracks, box, candidates, min_iou=0.3):
     """The id of the candidate track whose box overlaps ``box`` most (IoU >= min_iou)."""
+    from .detect import box_iou
+
     best, best_iou = None, min_iou
-    x1, y1, x2, y2 = box
     for tid in candidates:
-        a1, b1, a2, b2 = tracks[tid].box
-        inter = max(0, min(x2, a2) - max(x1, a1)) * max(0, min(y2, b2) - max(y1, b1))
-        union = (x2 - x1) * (y2 - y1) + (a2 - a1) * (b2 - b1) - inter
-        if union > 0 and inter / union >= best_iou:
-            best, best_iou = tid, inter / union
+        overlap = box_iou(tracks[tid].box, box)
+        if overlap >= best_iou:
+            best, best_iou = tid, overlap
     return best
 
 
