@@ -95,6 +95,17 @@ def _face_detector(mode):
     return make_detector("maskhog") if mode == "detect" else None
 
 
+# Options several commands share, defined once.
+_model_option = click.option("--model", "model_path", type=click.Path(dir_okay=False),
+                             help="Model file (default: the shipped one).")
+_detector_option = click.option(
+    "--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
+    show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
+_upsample_option = click.option(
+    "--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
+    help="Double the image this many times first, to find smaller faces (slower).")
+
+
 def _faces_option(default):
     return click.option(
         "--faces", type=click.Choice(["detect", "whole"]), default=default, show_default=True,
@@ -142,7 +153,7 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
 
 @main.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
+@_model_option
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write metrics.json and PNG plots to this folder.")
 @click.option("--min-face", default=0, show_default=True, type=click.IntRange(0),
@@ -176,13 +187,11 @@ def evaluate(data, model_path, report_dir, min_face, faces):
 @click.argument("inputs", nargs=-1)
 @click.option("--demo", is_flag=True,
               help="Use scikit-image's bundled astronaut photo, as is and with a mask drawn on.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
+@_model_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
               show_default=True, help="Output format on stdout.")
-@click.option("--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
-              show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
-@click.option("--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
-              help="Double the image this many times first, to find smaller faces (slower).")
+@_detector_option
+@_upsample_option
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
               help="Write a copy of each image with boxes and labels drawn into this folder.")
 @click.option("--fail-on", "fail_on", multiple=True, metavar="LABEL",
@@ -256,9 +265,8 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
 
 @main.command()
 @click.argument("source")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model file (default: the shipped one).")
-@click.option("--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
-              show_default=True, help="Face detector.")
+@_model_option
+@_detector_option
 @click.option("--detect-every", default=3, show_default=True, type=click.IntRange(1),
               help="Detect faces on every N-th frame; track them in between.")
 @click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.1, 4.0),
@@ -349,10 +357,8 @@ def _annotate(image, faces, folder, name, written):
 
 @main.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
-              show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
-@click.option("--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
-              help="Double the image this many times first, to find smaller faces (slower).")
+@_detector_option
+@_upsample_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 def detect(images, detector_name, upsample, fmt):
     """Print the face boxes found in IMAGES (no mask verdict): to check a detector or pre-label data.
