@@ -1,6 +1,6 @@
 """Live video: maskhog's loop against the AIZOO SSD peer, on the same generated video.
 
-    python benchmarks/bench_live.py [--data ../shared/data] [--seconds 10]
+    python benchmarks/bench_live.py [--data ../shared/data] [--seconds 10] [--stage svm|cnn|cascade]
 
 Builds a reproducible 640x480, 30-fps video: faces cut (with context) from
 held-out scene photos (the shipped classifier's test split, faces of 40 px or
@@ -115,10 +115,10 @@ def truth_at(truth, frame, box):
     return best
 
 
-def run_maskhog(video, realtime=False):
+def run_maskhog(video, realtime=False, stage="svm"):
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "maskhog.cli", "live", str(video), "--headless",
-                          "--stats"] + (["--realtime"] if realtime else []),
+                          "--stats", "--stage", stage] + (["--realtime"] if realtime else []),
                          capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     events = [json.loads(line) for line in out.stdout.splitlines()]
@@ -197,6 +197,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--stage", choices=["svm", "cnn", "cascade"], default="svm",
+                        help="maskhog's classifier (maskhog live --stage).")
     parser.add_argument("--ssd-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ssd_only:
@@ -204,9 +206,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "bench.avi"
         truth, n_frames = make_video(video, args.data, args.seconds)
-        events, ours, wall = run_maskhog(video)
+        events, ours, wall = run_maskhog(video, stage=args.stage)
         ssd_out, peer = run_ssd(video, args.data.parent / "models" / "aizoo-ssd")
-        events_rt, ours_rt, _ = run_maskhog(video, realtime=True)
+        events_rt, ours_rt, _ = run_maskhog(video, realtime=True, stage=args.stage)
 
     # Per person: a track is the person it appeared on; its label is the smoothed label it
     # had when it left. The SSD's label for a person is the majority of its frame labels.
@@ -230,7 +232,7 @@ def main():
     print(f"video: {n_frames} frames of {W}x{H} at {FPS} fps, {n} people "
           f"({Counter(t['label'] for t in truth)})\n")
     print(f"{'tool':<22} | {'fps':>6} | {'p50 ms':>6} | {'p95 ms':>6} | {'peak MB':>7} | {'people right':>12}")
-    print(f"{'maskhog live':<22} | {ours['fps']:>6} | {ours['latency_ms_p50']:>6} | "
+    print(f"{'maskhog live, ' + args.stage:<22} | {ours['fps']:>6} | {ours['latency_ms_p50']:>6} | "
           f"{ours['latency_ms_p95']:>6} | {ours['rss_mb']:>7} | {acc_ours:>12.2f}")
     print(f"{'maskhog live, realtime':<22} | {ours_rt['fps']:>6} | {ours_rt['latency_ms_p50']:>6} | "
           f"{ours_rt['latency_ms_p95']:>6} | {ours_rt['rss_mb']:>7} | {'':>12}")

@@ -81,11 +81,13 @@ def _log(message):
     click.echo(f"maskhog: {message}", err=True)
 
 
-def _load_model(path):
-    from .model import MaskClassifier, ModelError, default_model_path
+def _load_classifier(model_path, stage, cnn_path):
+    """The classifier of a --stage: the SVM, the CNN, or the cascade of both."""
+    from .cnn import make_classifier
+    from .model import ModelError, default_model_path
 
     try:
-        return MaskClassifier.load(path or default_model_path())
+        return make_classifier(stage, model_path or default_model_path(), cnn_path)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -98,6 +100,21 @@ def _face_detector(mode):
 # Options several commands share, defined once.
 _model_option = click.option("--model", "model_path", type=click.Path(dir_okay=False),
                              help="Model file (default: the shipped one).")
+
+_min_face_option = click.option(
+    "--min-face", default=0, show_default=True, type=click.IntRange(0),
+    help="Ignore faces smaller than this many pixels across (too small to judge).")
+
+
+def _stage_options(f):
+    f = click.option("--cnn", "cnn_path", type=click.Path(dir_okay=False),
+                     help="CNN file for --stage cnn or cascade (default: the shipped one).")(f)
+    return click.option(
+        "--stage", type=click.Choice(["svm", "cnn", "cascade"]), default="svm", show_default=True,
+        help="Classifier: the linear SVM, the CNN, or the cascade (the SVM where it is sure, "
+             "else the CNN).")(f)
+
+
 _detector_option = click.option(
     "--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
     show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
@@ -151,6 +168,45 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
     click.echo(json.dumps(summary, indent=1))
 
 
+@main.command("train-cnn")
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--svm", "svm_path", type=click.Path(dir_okay=False),
+              help="The cascade's SVM, trained on the same DATA (default: the shipped one).")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 500))
+@click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
+              help="Augmented copies of each training face (0: none).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the split, augmentation and weights.")
+@click.option("--threads", default=0, type=click.IntRange(0), help="PyTorch threads (0: all cores).")
+@click.option("--max-cnn-fraction", default=0.3, show_default=True, type=click.FloatRange(0, 1),
+              help="At most this share of validation faces may go to the CNN in the cascade.")
+def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fraction):
+    """Train the CNN second stage on DATA folders and export it to ONNX (needs maskhog[cnn]).
+
+    DATA is read, split and augmented as `maskhog train` does with the same
+    seed, so give the SVM's own training folders. The cascade threshold (the
+    SVM confidence below which the CNN decides) is chosen on the validation
+    faces and stored in the ONNX file's header with the test figures.
+    """
+    from .augment import Augment
+    from .cnn_training import train_cnn as run
+    from .model import ModelError, MaskClassifier, default_model_path
+
+    try:
+        svm = MaskClassifier.load(svm_path or default_model_path())
+        cnn, report = run(list(data), out=out, svm=svm, augment=Augment(copies=copies), seed=seed,
+                          epochs=epochs, threads=threads or None, max_cnn_fraction=max_cnn_fraction,
+                          progress_factory=_progress, log_fn=_log)
+    except (ModelError, RuntimeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    m, c = report["test_metrics"], report["cascade"]
+    click.echo(json.dumps({
+        "model": out, "classes": list(cnn.classes), "best_epoch": report["fit"]["best_epoch"],
+        "test_accuracy": round(m["accuracy"], 4), "test_balanced_accuracy": round(m["balanced_accuracy"], 4),
+        "svm_test_accuracy": round(report["svm_test_metrics"]["accuracy"], 4),
+        "cascade_threshold": c["threshold"], "cascade_test": c["test"]}, indent=1))
+
+
 @main.command()
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @_model_option
@@ -159,7 +215,8 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
 @click.option("--min-face", default=0, show_default=True, type=click.IntRange(0),
               help="Skip annotated faces whose shorter side is below this many pixels.")
 @_faces_option(None)
-def evaluate(data, model_path, report_dir, min_face, faces):
+@_stage_options
+def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
     """Measure a model on labelled DATA folders it was not trained on.
 
     Prints accuracy, balanced accuracy, per-class precision / recall / F1,
@@ -168,12 +225,16 @@ def evaluate(data, model_path, report_dir, min_face, faces):
     from .evaluation import evaluate as run
     from .evaluation import write_report
 
-    model = _load_model(model_path)
+    model = _load_classifier(model_path, stage, cnn_path)
     if faces is None:   # crop class-folder images the way the model's training did
-        faces = "detect" if model.info.get("training", {}).get("detector") else "whole"
+        info = getattr(model, "svm", model).info
+        faces = "detect" if info.get("training", {}).get("detector") else "whole"
     result = run(model, list(data), detector=_face_detector(faces), min_face=min_face,
                  progress_factory=_progress)
     m = dict(result["metrics"])
+    m["stage"] = stage
+    if stage == "cascade":
+        m["cnn_fraction"] = round(model.cnn_fraction, 4)
     skipped = m.pop("skipped")
     for message in skipped:
         _log(f"skipped {message}")
@@ -200,7 +261,10 @@ def evaluate(data, model_path, report_dir, min_face, faces):
               help="In video files, look at every N-th frame.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Images processed in parallel, one detector per worker process.")
-def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on, every, jobs):
+@_stage_options
+@_min_face_option
+def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on, every, jobs,
+            stage, cnn_path, min_face):
     """Find the faces in INPUTS and say whether each wears a mask.
 
     INPUTS are image files, video files (every N-th frame), folders (searched
@@ -227,7 +291,9 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
     paths = expand_inputs(inputs, stdin=sys.stdin)
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
-    detector = MaskDetector(make_detector(detector_name, upsample=upsample), _load_model(model_path))
+    detector = MaskDetector(make_detector(detector_name, upsample=upsample),
+                            _load_classifier(model_path, stage, cnn_path), min_face=min_face)
+
     def images():
         """(name, image) pairs in input order; bad inputs are reported and skipped."""
         yield from _demo_images() if demo else []
@@ -278,7 +344,13 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
 @click.option("--stats", is_flag=True, help="Print a JSON stats line to stderr every 5 s.")
 @click.option("--headless", is_flag=True,
               help="No window (always the case with the headless OpenCV that maskhog installs).")
-def live(source, model_path, detector_name, detect_every, scale, max_fps, realtime, stats, headless):
+@_stage_options
+@_min_face_option
+@click.option("--threads", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="OpenCV's worker threads (resizing, the CNN stage); 0: OpenCV's default. "
+                   "1 leaves a core free on a two-core machine.")
+def live(source, model_path, detector_name, detect_every, scale, max_fps, realtime, stats, headless,
+         stage, cnn_path, min_face, threads):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
     Prints one JSON line per event on stdout: a person appears, their mask
@@ -293,7 +365,12 @@ def live(source, model_path, detector_name, detect_every, scale, max_fps, realti
     from .live import LiveConfig, run_live
     from .pipeline import MaskDetector
 
-    detector = MaskDetector(make_detector(detector_name), _load_model(model_path))
+    import cv2
+
+    if threads:
+        cv2.setNumThreads(threads)
+    detector = MaskDetector(make_detector(detector_name), _load_classifier(model_path, stage, cnn_path),
+                            min_face=min_face)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

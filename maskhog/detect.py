@@ -7,6 +7,7 @@ dlib's detectors are not thread-safe, so each thread gets its own instance.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -14,7 +15,13 @@ from typing import Protocol
 import numpy as np
 
 __all__ = ["Face", "Detector", "DlibFrontal", "MaskHog", "box_iou", "make_detector",
-           "merge_duplicates", "DETECTORS"]
+           "merge_duplicates", "DETECTORS", "MAX_SIDE"]
+
+log = logging.getLogger("maskhog")
+
+#: Longer image sides above this are shrunk before detection: a 20000x20000
+#: photo would otherwise take gigabytes and minutes (boxes are scaled back).
+MAX_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,27 @@ class _PerThread:
         self._local = threading.local()
 
 
+def _gray_within(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
+    """The image as gray, shrunk if its longer side exceeds ``max_side``, and the factor used."""
+    import cv2
+
+    from .io import to_gray
+
+    gray = to_gray(image)
+    side = max(gray.shape)
+    if side <= max_side:
+        return gray, 1.0
+    f = max_side / side
+    log.warning("image of %dx%d pixels shrunk by %.3g to find faces", gray.shape[1], gray.shape[0], f)
+    return cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), f
+
+
+def _faces(rects, scores, f: float) -> list[Face]:
+    """dlib's rectangles as faces, in pixels of the image before :func:`_gray_within`."""
+    return [Face(tuple(int(round(v / f)) for v in (r.left(), r.top(), r.right(), r.bottom())), float(s))
+            for r, s in zip(rects, scores)]
+
+
 class DlibFrontal(_PerThread):
     """dlib's stock frontal-face HOG detector (``dlib.get_frontal_face_detector``).
 
@@ -66,13 +94,9 @@ class DlibFrontal(_PerThread):
         return det
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        from .io import to_gray
-
-        gray = to_gray(image)
+        gray, f = _gray_within(image)
         rects, scores, _ = self._detector().run(gray, self.upsample, self.threshold)
-        faces = [Face((r.left(), r.top(), r.right(), r.bottom()), float(s))
-                 for r, s in zip(rects, scores)]
-        return sorted(faces, key=lambda f: -f.score)
+        return sorted(_faces(rects, scores, f), key=lambda face: -face.score)
 
 
 class MaskHog(_PerThread):
@@ -110,13 +134,10 @@ class MaskHog(_PerThread):
     def detect(self, image: np.ndarray) -> list[Face]:
         import dlib
 
-        from .io import to_gray
-
+        gray, f = _gray_within(image)
         rects, scores, _ = dlib.fhog_object_detector.run_multiple(
-            self._detectors(), to_gray(image), self.upsample, self.threshold)
-        faces = [Face((r.left(), r.top(), r.right(), r.bottom()), float(s))
-                 for r, s in zip(rects, scores)]
-        return merge_duplicates(faces)
+            self._detectors(), gray, self.upsample, self.threshold)
+        return merge_duplicates(_faces(rects, scores, f))
 
 
 def _overlap(a, b) -> tuple[float, float, float]:

@@ -210,5 +210,9 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
     image = np.asarray(image)
     if image.ndim == 2:
+        if image.dtype != np.uint8:
+            raise ValueError(f"images must be uint8, got {image.dtype}")
+        if image.size == 0:
+            raise ValueError(f"image has no pixels (shape {image.shape})")
         return np.ascontiguousarray(image)
     return cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2GRAY)

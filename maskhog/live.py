@@ -217,7 +217,8 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                 small = cv2.resize(frame, None, fx=config.scale, fy=config.scale,
                                    interpolation=cv2.INTER_AREA) if config.scale != 1 else frame
                 faces = mask_detector.detector.detect(small)
-                boxes = [tuple(v / config.scale for v in f.box) for f in faces]
+                boxes = [b for b in (tuple(v / config.scale for v in f.box) for f in faces)
+                         if mask_detector.big_enough(b)]
                 t1 = time.perf_counter()
                 stage["detect"] += t1 - t0
                 results = mask_detector.classify(frame, boxes)

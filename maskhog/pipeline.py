@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .crops import crop_faces
-from .io import to_bgr
+from .io import to_bgr, to_gray
 
 __all__ = ["FaceResult", "MaskDetector"]
 
@@ -23,7 +23,8 @@ class FaceResult:
 
     ``box`` is ``(x1, y1, x2, y2)`` in pixels; ``score`` is the probability
     of ``label``; ``probabilities`` maps every class of the model to its
-    probability; ``detector_score`` is the face detector's own confidence.
+    probability; ``detector_score`` is the face detector's own confidence;
+    ``stage`` says which classifier decided (``"svm"`` or ``"cnn"``).
     """
 
     box: tuple[int, int, int, int]
@@ -31,10 +32,12 @@ class FaceResult:
     score: float
     probabilities: dict
     detector_score: float
+    stage: str = "svm"
 
     def to_dict(self) -> dict:
         return {"box": list(self.box), "label": self.label, "score": round(self.score, 4),
-                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()}}
+                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+                "stage": self.stage}
 
 
 class MaskDetector:
@@ -44,8 +47,13 @@ class MaskDetector:
     ----------
     detector : Detector, optional
         Default: maskhog's own detector, which finds masked faces too.
-    model : MaskClassifier or path, optional
-        Default: the model shipped with maskhog.
+    model : MaskClassifier, CnnClassifier, Cascade or path, optional
+        Anything with ``classes``, ``crop`` and ``classify_crops``; a path
+        loads a linear model. Default: the linear model shipped with maskhog
+        (:func:`maskhog.cnn.make_classifier` builds the other stages).
+    min_face : int
+        Ignore faces whose box is smaller than this many pixels across (its
+        shorter side): too small to judge, and skipping them saves time.
 
     Examples
     --------
@@ -55,30 +63,49 @@ class MaskDetector:
     ['without_mask']
     """
 
-    def __init__(self, detector=None, model=None):
+    def __init__(self, detector=None, model=None, *, min_face: int = 0):
         from .detect import MaskHog
+        from pathlib import Path
+
         from .model import MaskClassifier, default_model_path
 
         self.detector = detector if detector is not None else MaskHog()
-        if model is None or not isinstance(model, MaskClassifier):
+        if model is None or isinstance(model, (str, Path)):
             model = MaskClassifier.load(model or default_model_path())
         self.model = model
+        self.min_face = int(min_face)
+
+    def big_enough(self, box) -> bool:
+        """Whether a face box reaches ``min_face`` pixels on its shorter side."""
+        return min(box[2] - box[0], box[3] - box[1]) >= self.min_face
 
     def detect(self, image: np.ndarray, *, rgb: bool = False) -> list[FaceResult]:
-        """Faces in ``image`` (uint8 BGR by default, RGB with ``rgb=True``, or gray)."""
-        image = to_bgr(image)
-        if rgb:
-            image = np.ascontiguousarray(image[:, :, ::-1])
-        faces = self.detector.detect(image)
+        """Faces in ``image`` (uint8 BGR by default, RGB with ``rgb=True``, or gray).
+
+        Images of any size: one with a side over :data:`maskhog.detect.MAX_SIDE`
+        is searched shrunk (with a logged warning), its boxes given in its own pixels.
+        """
+        if np.ndim(image) == 2:   # gray stays gray: no 3x copy of a large frame
+            image = to_gray(image)
+        else:
+            image = to_bgr(image)
+            if rgb:
+                image = np.ascontiguousarray(image[:, :, ::-1])
+        faces = [f for f in self.detector.detect(image) if self.big_enough(f.box)]
         return self.classify(image, [f.box for f in faces], [f.score for f in faces])
 
     def classify(self, image: np.ndarray, boxes, detector_scores=None) -> list[FaceResult]:
         """Verdicts for given face boxes of a BGR image (no detection)."""
         if not len(boxes):
             return []
-        proba = self.model.classify_crops(crop_faces(image, boxes, self.model.crop))
+        crops = crop_faces(image, boxes, self.model.crop)
+        if hasattr(self.model, "classify_with_stage"):   # the cascade says which stage decided
+            proba, stages = self.model.classify_with_stage(crops)
+        else:
+            proba = self.model.classify_crops(crops)
+            stages = [getattr(self.model, "stage", "svm")] * len(boxes)
         scores = detector_scores if detector_scores is not None else [1.0] * len(boxes)
         classes = self.model.classes
         return [FaceResult(tuple(int(v) for v in box), classes[int(p.argmax())], float(p.max()),
-                           {c: float(v) for c, v in zip(classes, p)}, float(s))
-                for box, p, s in zip(boxes, proba, scores)]
+                           {c: float(v) for c, v in zip(classes, p)}, float(s), stage)
+                for box, p, s, stage in zip(boxes, proba, scores, stages)]

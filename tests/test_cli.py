@@ -89,6 +89,16 @@ def test_predict_demo_finds_the_astronaut_with_and_without_mask():
     assert json.loads(stock.stdout.splitlines()[1])["faces"] == []
 
 
+def test_predict_min_face_drops_faces_smaller_than_asked():
+    kept = CliRunner().invoke(main, ["predict", "--demo", "--min-face", "40"])
+    dropped = CliRunner().invoke(main, ["predict", "--demo", "--min-face", "200"])
+    assert kept.exit_code == dropped.exit_code == 0
+    sides = [min(f["box"][2] - f["box"][0], f["box"][3] - f["box"][1])
+             for line in kept.stdout.splitlines() for f in json.loads(line)["faces"]]
+    assert len(sides) == 2 and all(40 <= s < 200 for s in sides)   # her face is about 80 px
+    assert all(json.loads(line)["faces"] == [] for line in dropped.stdout.splitlines())
+
+
 def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):
     import cv2
     good = tmp_path / "a.png"

@@ -77,3 +77,23 @@ def test_pipeline_on_degenerate_images_gives_clear_results():
         m.detect(np.zeros((0, 5, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         m.detect(np.zeros((5, 5), np.float32))
+    with pytest.raises(ValueError, match="no pixels"):
+        m.detect(np.zeros((0, 0), np.uint8))
+
+
+def test_huge_image_is_searched_shrunk_with_a_warning(photos, caplog):
+    """A 20000x20000 frame: shrunk to 4096 px for detection, boxes in its own pixels."""
+    import cv2
+
+    from maskhog.pipeline import MaskDetector
+
+    huge = np.full((20000, 20000), 128, np.uint8)     # gray: 400 MB, never copied to 3 channels
+    # The astronaut's face, enlarged to the size it has in a 20000-px photo.
+    face = cv2.resize(photos["astronaut"][40:240, 120:320], (4000, 4000))
+    huge[8000:12000, 8000:12000] = face
+    with caplog.at_level("WARNING", logger="maskhog"):
+        faces = MaskDetector().detect(huge)
+    assert "shrunk" in caplog.text
+    assert len(faces) == 1 and faces[0].label == "without_mask"
+    x1, y1, x2, y2 = faces[0].box
+    assert 8000 < x1 < x2 < 12000 and 8000 < y1 < y2 < 12000 and x2 - x1 > 1000

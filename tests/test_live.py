@@ -37,6 +37,19 @@ def test_live_headless_reports_people_coming_and_going(clip):
     assert stats["frames"] == 40 and stats["fps"] > 0 and stats["latency_ms_p95"] >= stats["latency_ms_p50"]
 
 
+def test_live_with_the_cascade_and_the_low_power_knobs(clip):
+    result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--detect-every", "2",
+                                       "--stage", "cascade", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event"], e["label"]) for e in events] == [
+        ("appeared", "without_mask"), ("left", "without_mask"),
+        ("appeared", "with_mask"), ("left", "with_mask")]
+    # Her face is about 80 px across: --min-face 200 ignores it, so nobody appears.
+    result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--min-face", "200"])
+    assert result.exit_code == 0 and result.stdout == ""
+
+
 def test_live_sources_that_fail_say_so(tmp_path):
     runner = CliRunner()
     missing = runner.invoke(main, ["live", str(tmp_path / "nope.mp4")])

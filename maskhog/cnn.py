@@ -1,0 +1,293 @@
+"""The CNN second stage: a small ONNX network run by OpenCV DNN, and the cascade rule.
+
+The linear SVM is fast and explainable; a small convolutional network is
+more accurate on hard faces (dark or patterned masks, hands over the mouth,
+tilted heads). :class:`Cascade` gives both: the SVM decides a face when its
+calibrated confidence reaches a threshold, and only the faces it is unsure of
+go to the CNN.
+
+The CNN file is a plain ONNX graph (made by ``maskhog train-cnn``; PyTorch is
+needed to train, never to predict). Its ``metadata_props`` hold a JSON
+header under the key ``maskhog``: classes, crop rule, input size, the
+SHA-256 of the graph, test figures and the cascade threshold chosen on
+validation faces. A file that is not a valid ONNX graph, that was edited
+after training, or whose input differs from its header is refused with a
+clear message. ONNX is protobuf, not pickle: loading never runs code.
+
+``cv2.dnn`` networks are not thread-safe, so each thread gets its own copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .crops import CropSpec
+from .labels import CLASSES
+from .model import ModelError
+
+__all__ = ["CnnClassifier", "Cascade", "STAGES", "FORMAT", "default_cnn_path", "graph_sha256",
+           "pick_backend", "make_classifier", "save_onnx"]
+
+FORMAT = "maskhog-cnn"
+FORMAT_VERSION = 1
+HEADER_KEY = "maskhog"
+INPUT_NAME = "crops"
+#: The choices of ``--stage``.
+STAGES = ("svm", "cnn", "cascade")
+
+
+def default_cnn_path() -> Path:
+    """The CNN shipped inside the package."""
+    return Path(__file__).with_name("models") / "cnn.onnx"
+
+
+def graph_sha256(model) -> str:
+    """SHA-256 of an ONNX model's graph (everything but the metadata that holds it)."""
+    return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
+
+
+def save_onnx(model, path, header: dict) -> None:
+    """Write an ONNX ``model`` with a maskhog ``header`` (plus format and graph SHA-256)."""
+    import onnx
+
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header,
+              "graph_sha256": graph_sha256(model)}
+    del model.metadata_props[:]
+    model.metadata_props.add(key=HEADER_KEY, value=json.dumps(header))
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path))
+
+
+def pick_backend(backend: str = "auto") -> tuple[int, int, str]:
+    """OpenCV DNN ``(backend, target, name)``: CUDA if built in and a device is present,
+    else OpenCL if available, else the CPU (``backend`` forces one of these)."""
+    import cv2
+
+    dnn = cv2.dnn
+    cuda = getattr(cv2, "cuda", None)
+    has_cuda = cuda is not None and cuda.getCudaEnabledDeviceCount() > 0
+    choices = {"cuda": (dnn.DNN_BACKEND_CUDA, dnn.DNN_TARGET_CUDA, "cuda"),
+               "opencl": (dnn.DNN_BACKEND_OPENCV, dnn.DNN_TARGET_OPENCL, "opencl"),
+               "cpu": (dnn.DNN_BACKEND_OPENCV, dnn.DNN_TARGET_CPU, "cpu")}
+    if backend == "auto":
+        backend = "cuda" if has_cuda else "opencl" if cv2.ocl.haveOpenCL() else "cpu"
+    if backend not in choices:
+        raise ValueError(f"unknown DNN backend {backend!r}: use auto, cuda, opencl or cpu")
+    if backend == "cuda" and not has_cuda:
+        raise ValueError("the CUDA backend needs an OpenCV built with CUDA and a CUDA device")
+    return choices[backend]
+
+
+class CnnClassifier:
+    """A face-crop CNN in an ONNX file, run with OpenCV DNN.
+
+    Parameters
+    ----------
+    path : path
+        An ONNX file written by ``maskhog train-cnn``.
+    backend : {"auto", "cuda", "opencl", "cpu"}
+        Where OpenCV runs the network; ``auto`` picks CUDA, then OpenCL,
+        then the CPU. :attr:`backend` says which runs.
+
+    Attributes
+    ----------
+    classes : tuple of str
+    crop : CropSpec
+        The crop rule of the training faces; run time must crop the same way.
+    info : dict
+        The header: training data, test figures, cascade threshold, versions.
+    """
+
+    stage = "cnn"
+
+    def __init__(self, path, *, backend: str = "auto"):
+        self.path = Path(path)
+        self._onnx, self.info = _read(self.path)
+        self.classes = tuple(self.info["classes"])
+        self.crop = CropSpec.from_dict(self.info["crop"])
+        self._dnn = pick_backend(backend)
+        self.backend = self._dnn[2]
+        self._local = threading.local()
+        self._net()   # fail now, not in the first worker thread, if OpenCV cannot run it
+
+    def __getstate__(self):
+        # Worker processes get the file's bytes and build their own networks.
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    @property
+    def cascade_threshold(self) -> float | None:
+        """The SVM confidence above which the cascade trusts the SVM (chosen on validation)."""
+        c = self.info.get("cascade")
+        return None if not c else float(c["threshold"])
+
+    def _net(self):
+        net = getattr(self._local, "net", None)
+        if net is None:
+            import cv2
+
+            try:
+                net = cv2.dnn.readNetFromONNX(np.frombuffer(self._onnx, np.uint8))
+            except cv2.error as exc:
+                raise ModelError(f"{self.path}: OpenCV cannot run this ONNX graph: "
+                                 f"{str(exc).strip().splitlines()[-1]}") from None
+            net.setPreferableBackend(self._dnn[0])
+            net.setPreferableTarget(self._dnn[1])
+            self._local.net = net
+        return net
+
+    def classify_crops(self, crops) -> np.ndarray:
+        """Class probabilities (softmax), ``(N, len(classes))``, of uint8 crops ``(N, size, size)``."""
+        crops = np.asarray(crops)
+        size = self.crop.size
+        if crops.ndim != 3 or crops.shape[1:] != (size, size):
+            raise ValueError(f"expected crops of shape (N, {size}, {size}), got {crops.shape}")
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)))
+        net = self._net()
+        # The graph scales pixels itself: it takes raw 0-255 values.
+        net.setInput(np.ascontiguousarray(crops[:, None], dtype=np.float32), INPUT_NAME)
+        logits = net.forward().reshape(len(crops), -1).astype(np.float64)
+        if logits.shape[1] != len(self.classes):
+            raise ModelError(f"{self.path}: the network gives {logits.shape[1]} scores per face, "
+                             f"its header names {len(self.classes)} classes")
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+class Cascade:
+    """The SVM decides when it is sure; the CNN decides the rest.
+
+    Parameters
+    ----------
+    svm : MaskClassifier
+    cnn : CnnClassifier
+        Same classes and crop rule as ``svm``.
+    threshold : float, optional
+        SVM confidence (its largest calibrated probability) at or above
+        which the SVM's verdict stands. Default: the one stored in the CNN's
+        header, chosen on validation faces.
+
+    Attributes
+    ----------
+    calls, faces : int
+        How many faces went to the CNN, out of how many.
+    """
+
+    def __init__(self, svm, cnn: CnnClassifier, threshold: float | None = None):
+        if tuple(svm.classes) != tuple(cnn.classes):
+            raise ModelError(f"the SVM's classes {svm.classes} differ from the CNN's {cnn.classes}")
+        if svm.crop != cnn.crop:
+            raise ModelError(f"the SVM crops faces as {svm.crop}, the CNN as {cnn.crop}")
+        threshold = cnn.cascade_threshold if threshold is None else threshold
+        if threshold is None:
+            raise ModelError(f"{cnn.path}: its header holds no cascade threshold; pass one")
+        self.svm, self.cnn, self.threshold = svm, cnn, float(threshold)
+        self.classes, self.crop = svm.classes, svm.crop
+        self.calls = self.faces = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def classify_crops(self, crops) -> np.ndarray:
+        """Class probabilities: the SVM's where it is sure, else the CNN's."""
+        proba, _ = self.classify_with_stage(crops)
+        return proba
+
+    def classify_with_stage(self, crops) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and, per face, which stage decided (``"svm"`` or ``"cnn"``)."""
+        proba = self.svm.classify_crops(crops)
+        unsure = proba.max(axis=1) < self.threshold
+        if unsure.any():
+            proba[unsure] = self.cnn.classify_crops(np.asarray(crops)[unsure])
+        with self._lock:
+            self.calls += int(unsure.sum())
+            self.faces += len(proba)
+        return proba, np.where(unsure, "cnn", "svm")
+
+    @property
+    def cnn_fraction(self) -> float:
+        """Share of the faces so far that went to the CNN."""
+        return self.calls / self.faces if self.faces else 0.0
+
+
+def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto"):
+    """The classifier of a ``--stage``: the SVM, the CNN, or the cascade of both.
+
+    ``svm`` and ``cnn`` may be models or paths; a ``None`` CNN means the shipped one.
+    """
+    from .model import MaskClassifier
+
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}")
+    if stage == "svm":
+        return svm if isinstance(svm, MaskClassifier) else MaskClassifier.load(svm)
+    if not isinstance(cnn, CnnClassifier):
+        cnn = CnnClassifier(cnn or default_cnn_path(), backend=backend)
+    if stage == "cnn":
+        return cnn
+    svm = svm if isinstance(svm, MaskClassifier) else MaskClassifier.load(svm)
+    return Cascade(svm, cnn)
+
+
+def _read(path: Path) -> tuple[bytes, dict]:
+    """The bytes and checked header of a maskhog CNN file; :class:`ModelError` if unusable."""
+    import onnx
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read CNN file {path}: {exc.strerror or exc}") from None
+    if not data:
+        raise ModelError(f"{path}: the file is empty, not an ONNX graph")
+    try:
+        model = onnx.load_model_from_string(data)
+        onnx.checker.check_model(model)
+    except Exception as exc:   # protobuf and checker errors have no common base class
+        raise ModelError(f"{path}: not a valid ONNX graph ({type(exc).__name__}: "
+                         f"{str(exc).strip()[:200] or 'cannot parse'})") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    if HEADER_KEY not in props:
+        raise ModelError(f"{path}: an ONNX graph without a maskhog header; "
+                         "make CNN files with `maskhog train-cnn`")
+    try:
+        info = json.loads(props[HEADER_KEY])
+        if info.get("format") != FORMAT:
+            raise ModelError(f"{path}: not a maskhog CNN (format {info.get('format')!r})")
+        if info.get("format_version", 0) > FORMAT_VERSION:
+            raise ModelError(f"{path}: made by a newer maskhog (format version "
+                             f"{info['format_version']}); upgrade maskhog")
+        classes, crop, size = info["classes"], CropSpec.from_dict(info["crop"]), int(info["input"]["size"])
+    except (ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"{path}: damaged maskhog header ({type(exc).__name__}: {exc})") from None
+    if info.get("graph_sha256") != graph_sha256(model):
+        raise ModelError(f"{path}: the graph does not match its header's SHA-256 "
+                         "(edited or damaged after training)")
+    if not classes or any(c not in CLASSES for c in classes):
+        raise ModelError(f"{path}: unknown classes {classes}")
+    if size != crop.size:
+        raise ModelError(f"{path}: header input size {size} differs from its crop size {crop.size}")
+    inputs = [i for i in model.graph.input if i.name == INPUT_NAME]
+    if not inputs:
+        raise ModelError(f"{path}: the graph has no input named {INPUT_NAME!r}")
+    dims = [d.dim_value if d.HasField("dim_value") else None
+            for d in inputs[0].type.tensor_type.shape.dim]
+    if len(dims) != 4 or dims[1:] != [1, size, size]:
+        shown = "x".join("N" if d is None else str(d) for d in dims)
+        raise ModelError(f"{path}: the graph takes input {shown}, its header says Nx1x{size}x{size}")
+    return data, info

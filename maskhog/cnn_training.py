@@ -1,0 +1,361 @@
+"""Training the CNN second stage with PyTorch, and exporting it to ONNX.
+
+Needs the ``[cnn]`` extra (``pip install 'maskhog[cnn]'``); running the
+result does not (see :mod:`maskhog.cnn`). The steps mirror
+:func:`maskhog.training.train`, on the same data readers, the same
+group-aware split and the same augmented crops, so that the SVM and the CNN
+of one data set see the same faces:
+
+1. :func:`maskhog.training.face_crops` cuts the faces of each split;
+2. :func:`fit_network` trains a small depthwise-separable CNN on the
+   training crops (with light random warps and lighting changes per batch),
+   keeps the epoch with the best validation balanced accuracy, and scales
+   its logits by a temperature fitted on the validation faces;
+3. :func:`choose_threshold` picks the cascade's SVM-confidence threshold on
+   the validation faces;
+4. :func:`export_onnx` writes the graph with a JSON header (classes, crop
+   rule, graph SHA-256, figures, threshold) in its metadata.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .cnn import INPUT_NAME, save_onnx
+from .labels import CLASSES
+
+__all__ = ["build_network", "fit_network", "choose_threshold", "export_onnx", "train_cnn",
+           "require_torch"]
+
+#: Channels of the stem and of the three stride-2 stages.
+WIDTHS = (24, 48, 96, 192)
+
+
+def require_torch():
+    """Import torch, or say how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise RuntimeError("training the CNN needs PyTorch: pip install 'maskhog[cnn]'") from None
+    return torch
+
+
+def build_network(n_classes: int, widths=WIDTHS):
+    """A small CNN for gray face crops (about 117k weights for 3 classes).
+
+    A 3x3 stride-2 stem, then depthwise-separable blocks (a 3x3 filter per
+    channel, then a 1x1 mix of channels, as in MobileNet), three of them
+    halving the resolution; global average pooling and one linear layer.
+    The network takes raw 0-255 pixels and scales them itself, so that the
+    ONNX file needs no preprocessing settings.
+    """
+    torch = require_torch()
+    nn = torch.nn
+
+    def separable(cin, cout, stride):
+        return [nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin),
+                nn.ReLU(inplace=True), nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True)]
+
+    a, b, c, d = widths
+
+    class MaskNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(
+                nn.Conv2d(1, a, 3, 2, 1, bias=False), nn.BatchNorm2d(a), nn.ReLU(inplace=True),
+                *separable(a, b, 1), *separable(b, c, 2), *separable(c, c, 1),
+                *separable(c, d, 2), *separable(d, d, 1), *separable(d, d, 2),
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2))
+            self.head = nn.Linear(d, n_classes)
+
+        def forward(self, x):
+            return self.head(self.body((x - 128.0) / 64.0))
+
+    return MaskNet()
+
+
+def _perturb(x, gen, lowres: float = 0.3):
+    """Random small rotations, scalings, shifts, flips, lighting changes and blur of a batch.
+
+    With probability ``lowres`` a face is shrunk to 16-40 pixels and enlarged
+    again, as the small faces of crowd photos are. Random numbers come from
+    ``gen`` on the CPU, so a seed gives the same batches on any device.
+    """
+    torch = require_torch()
+    F = torch.nn.functional
+    n, device = x.shape[0], x.device
+
+    def uniform(lo, hi):
+        return (lo + (hi - lo) * torch.rand(n, generator=gen)).to(device)
+
+    angle = uniform(-0.17, 0.17)                   # about +-10 degrees
+    scale = uniform(0.9, 1.1)
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).to(device)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos * flip, -sin, uniform(-0.08, 0.08)], 1),
+                         torch.stack([sin * flip, cos, uniform(-0.08, 0.08)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    if lowres:
+        small = (torch.rand(n, generator=gen) < lowres).to(device)
+        side = int(torch.randint(16, 41, (1,), generator=gen))
+        blurred = F.interpolate(F.interpolate(x, size=(side, side), mode="area"), size=x.shape[2:],
+                                mode="bilinear", align_corners=False)
+        x = torch.where(small[:, None, None, None], blurred, x)
+    contrast, brightness = uniform(0.75, 1.25), uniform(-25, 25)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast[:, None, None, None] + mean + brightness[:, None, None, None]
+    return x.clamp(0, 255)
+
+
+def _predict_logits(net, crops, batch: int = 512):
+    torch = require_torch()
+    net.eval()
+    device = next(net.parameters()).device
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(crops), batch):
+            x = torch.from_numpy(np.ascontiguousarray(crops[i:i + batch, None], dtype=np.float32))
+            out.append(net(x.to(device)).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _temperature(logits, y_idx) -> float:
+    """The softmax temperature that minimises the validation log-loss (grid search)."""
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8), 61))
+    losses = [-np.log(_softmax(logits / t)[np.arange(len(y_idx)), y_idx] + 1e-12).mean() for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, epochs: int = 30,
+                batch: int = 128, lr: float = 1e-2, seed: int = 0, threads: int | None = None,
+                widths=WIDTHS, lowres: float = 0.3, device: str = "cpu", log_fn=None):
+    """Train the CNN; keep the epoch with the best validation balanced accuracy.
+
+    Classes weigh inversely to their number of training crops (as the SVM's
+    balanced class weights); AdamW with a one-cycle learning rate; each batch
+    is randomly warped and relit (:func:`_perturb`). Logits are finally
+    divided by a temperature fitted on the validation faces (folded into the
+    last layer), so that the softmax is a calibrated probability. ``device``
+    may name a GPU; the shipped model is trained on the CPU.
+
+    Returns
+    -------
+    net : torch.nn.Module, in eval mode
+    record : dict
+        Per-epoch validation figures, the chosen epoch and the temperature.
+    """
+    torch = require_torch()
+    from sklearn.metrics import balanced_accuracy_score
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    classes = list(classes)
+    y_tr = np.array([classes.index(c) for c in train_labels])
+    y_va = np.array([classes.index(c) for c in val_labels])
+    counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
+    weights = torch.tensor(len(y_tr) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
+
+    net = build_network(len(classes), widths).to(device)
+    X = torch.from_numpy(np.ascontiguousarray(train_crops[:, None], dtype=np.float32)).to(device)
+    Y = torch.from_numpy(y_tr).to(device)
+    steps = max(1, (len(Y) + batch - 1) // batch)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=0.05)
+    history, best = [], (-1.0, None, 0)
+    for epoch in range(1, epochs + 1):
+        start = time.time()
+        net.train()
+        order = torch.randperm(len(Y), generator=gen)
+        total = 0.0
+        for k in range(steps):
+            idx = order[k * batch:(k + 1) * batch].to(device)
+            opt.zero_grad()
+            loss = loss_fn(net(_perturb(X[idx], gen, lowres)), Y[idx])
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        val = balanced_accuracy_score(y_va, _predict_logits(net, val_crops).argmax(axis=1))
+        history.append({"epoch": epoch, "loss": round(total / len(Y), 4),
+                        "val_balanced_accuracy": round(float(val), 4),
+                        "seconds": round(time.time() - start, 1)})
+        if log_fn:
+            log_fn(f"epoch {epoch}/{epochs}: loss {total / len(Y):.4f}, "
+                   f"validation balanced accuracy {val:.4f} ({time.time() - start:.0f} s)")
+        if val > best[0]:
+            best = (val, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, epoch)
+    net = net.cpu()
+    net.load_state_dict(best[1])
+    net.eval()
+    t = _temperature(_predict_logits(net, val_crops), y_va)
+    with torch.no_grad():
+        net.head.weight /= t
+        net.head.bias /= t
+    return net, {"epochs": history, "best_epoch": best[2], "temperature": round(t, 4)}
+
+
+def choose_threshold(svm_proba, cnn_proba, y_true, classes, *, max_cnn_fraction: float = 0.3,
+                     tolerance: float = 0.005) -> dict:
+    """The cascade's threshold on the SVM's confidence, from validation faces.
+
+    The SVM's verdict stands where its largest probability is at least the
+    threshold; the CNN decides the rest. The chosen threshold is the lowest
+    (fewest CNN calls) whose validation accuracy is within ``tolerance`` of
+    the CNN's own, if that sends at most ``max_cnn_fraction`` of the faces to
+    the CNN; otherwise the most accurate threshold within that budget.
+    """
+    classes = np.asarray(classes)
+    y_true = np.asarray(y_true)
+    conf = svm_proba.max(axis=1)
+    svm_right = classes[svm_proba.argmax(axis=1)] == y_true
+    cnn_right = classes[cnn_proba.argmax(axis=1)] == y_true
+    cnn_accuracy = float(cnn_right.mean())
+    # Candidates: halfway between successive distinct confidences, and both ends.
+    levels = np.unique(conf)
+    candidates = np.concatenate([[0.0], (levels[1:] + levels[:-1]) / 2, [levels[-1] + 1e-6]])
+    rows = []
+    for t in candidates:
+        unsure = conf < t
+        rows.append((float(t), float(unsure.mean()), float(np.where(unsure, cnn_right, svm_right).mean())))
+    within = [r for r in rows if r[1] <= max_cnn_fraction]
+    good = [r for r in within if r[2] >= cnn_accuracy - tolerance]
+    t, fraction, accuracy = min(good, key=lambda r: r[1]) if good else max(within, key=lambda r: (r[2], -r[1]))
+    return {"threshold": round(t, 6), "validation": {
+        "cnn_fraction": round(fraction, 4), "cascade_accuracy": round(accuracy, 4),
+        "cnn_accuracy": round(cnn_accuracy, 4), "svm_accuracy": round(float(svm_right.mean()), 4)},
+        "rule": f"lowest threshold within {tolerance} of the CNN's validation accuracy, "
+                f"at most {max_cnn_fraction:.0%} of faces to the CNN"}
+
+
+def export_onnx(net, path, header: dict, size: int) -> None:
+    """Write ``net`` as an ONNX graph (any batch size) with ``header`` in its metadata."""
+    import io
+
+    import onnx
+
+    torch = require_torch()
+    net.eval()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter is deprecated but needs no extra packages and
+        # writes plain opset-13 graphs that OpenCV 4.x reads.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (torch.zeros(1, 1, size, size),), buf, dynamo=False, opset_version=13,
+                          input_names=[INPUT_NAME], output_names=["logits"],
+                          dynamic_axes={INPUT_NAME: {0: "n"}, "logits": {0: "n"}})
+    model = onnx.load_model_from_string(buf.getvalue())
+    model.producer_name = "maskhog"
+    save_onnx(model, path, header)
+
+
+def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
+              epochs: int = 30, batch: int = 128, threads: int | None = None,
+              max_cnn_fraction: float = 0.3, progress_factory=None, log_fn=print) -> tuple[object, dict]:
+    """Train the CNN on data folders, pick the cascade threshold, save the ONNX file.
+
+    Parameters
+    ----------
+    roots : list of paths
+        Class folders and/or Pascal VOC folders, combined, read and split
+        exactly as :func:`maskhog.training.train` does with the same ``seed``.
+    out : path
+        The ONNX file to write.
+    svm : MaskClassifier or path, optional
+        The SVM of the cascade (default: the shipped one). Its classes must
+        be those of this data; its crop rule, and its way of finding the
+        faces of class-folder images, are the CNN's too.
+    augment : Augment, optional
+        Default: ``Augment()``, as ``maskhog train``.
+    epochs, batch, threads, max_cnn_fraction
+        See :func:`fit_network` and :func:`choose_threshold`.
+
+    Returns
+    -------
+    cnn, report : the saved :class:`maskhog.cnn.CnnClassifier` and a dict of figures.
+    """
+    from . import __version__
+    from .augment import Augment
+    from .cnn import CnnClassifier
+    from .data import group_split, load_datasets
+    from .evaluation import classification_metrics
+    from .model import MaskClassifier, _sha256, default_model_path
+    from .training import face_crops
+
+    torch = require_torch()
+    start = time.time()
+    if not isinstance(svm, MaskClassifier):
+        svm = MaskClassifier.load(svm or default_model_path())
+    spec = svm.crop
+    detector = None
+    if svm.info.get("training", {}).get("detector"):
+        from .detect import make_detector
+        detector = make_detector("maskhog")
+    augment = Augment() if augment is None else augment
+    data = load_datasets(roots)
+    log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
+    classes = [c for c in CLASSES if c in data.counts()]
+    if len(classes) < 2:
+        raise ValueError(f"training needs at least two classes, got {classes}")
+    if tuple(classes) != tuple(svm.classes):
+        raise ValueError(f"the data's classes {classes} differ from the SVM's {list(svm.classes)}: "
+                         "train the CNN on the SVM's data (or pass --svm)")
+    parts = {}
+    for name, idx, aug in zip(("train", "validation", "test"),
+                              group_split(data, (0.7, 0.15, 0.15), seed=seed), (augment, None, None)):
+        subset = data.subset(idx)
+        if progress_factory:
+            with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
+                parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
+                                         progress=bar.update)
+        else:
+            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed)
+        log_fn(f"{name}: {parts[name].summary()}")
+    tr, va, te = parts["train"], parts["validation"], parts["test"]
+    net, record = fit_network(tr.crops, tr.labels, va.crops, va.labels, classes, epochs=epochs,
+                              batch=batch, seed=seed, threads=threads, log_fn=log_fn)
+    cnn_val = _softmax(_predict_logits(net, va.crops))
+    cnn_test = _softmax(_predict_logits(net, te.crops))
+    cascade = choose_threshold(svm.classify_crops(va.crops), cnn_val, va.labels, classes,
+                               max_cnn_fraction=max_cnn_fraction)
+    svm_test = svm.classify_crops(te.crops)
+    unsure = svm_test.max(axis=1) < cascade["threshold"]
+    cascade["test"] = {"cnn_fraction": round(float(unsure.mean()), 4),
+                       **_brief(classification_metrics(te.labels, np.where(unsure[:, None], cnn_test,
+                                                                           svm_test), classes))}
+    report = {
+        # Folder names only: the file records no paths of the machine it was made on.
+        "data": {"roots": [Path(r).name for r in roots],
+                 "kinds": [k.split(": ")[0] + ": " + Path(k.split(": ", 1)[1]).name for k in data.kinds],
+                 "faces": data.counts(),
+                 "split": {k: v.summary() for k, v in parts.items()}, "seed": seed},
+        "augment": augment.to_dict(),
+        "network": {"widths": list(WIDTHS), "parameters": int(sum(p.numel() for p in net.parameters()))},
+        "fit": record,
+        "test_metrics": classification_metrics(te.labels, cnn_test, classes),
+        "svm_test_metrics": _brief(classification_metrics(te.labels, svm_test, classes)),
+        "seconds": round(time.time() - start, 1),
+    }
+    header = {"classes": classes, "crop": spec.to_dict(), "input": {"size": spec.size, "channels": 1},
+              "cascade": {**cascade, "svm_coef_sha256": _sha256(svm.coef)},
+              "training": report, "versions": {"maskhog": __version__, "torch": torch.__version__}}
+    export_onnx(net, out, header, spec.size)
+    log_fn(f"wrote {out}")
+    return CnnClassifier(out, backend="cpu"), {**report, "cascade": cascade}
+
+
+def _brief(m: dict) -> dict:
+    return {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1")}

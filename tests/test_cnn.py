@@ -1,0 +1,309 @@
+"""The CNN second stage: the safe ONNX file, OpenCV DNN inference, the cascade rule, training."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from maskhog.cnn import (Cascade, CnnClassifier, default_cnn_path, make_classifier, pick_backend,
+                         save_onnx)
+from maskhog.cnn_training import choose_threshold
+from maskhog.crops import CropSpec
+from maskhog.model import MaskClassifier, ModelError, default_model_path
+
+CLASSES3 = ["with_mask", "without_mask", "incorrect_mask"]
+
+
+def tiny_graph(size=64, n_out=3, input_name="crops"):
+    """A real ONNX network: mean of each quarter of the crop, then a linear layer."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(n_out, 4)).astype(np.float32) / 64
+    b = np.zeros(n_out, np.float32)
+    nodes = [helper.make_node("AveragePool", [input_name], ["pooled"], kernel_shape=[size // 2] * 2,
+                              strides=[size // 2] * 2),
+             helper.make_node("Flatten", ["pooled"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "w", "b"], ["logits"], transB=1)]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["n", 1, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", n_out])],
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
+         helper.make_tensor("b", TensorProto.FLOAT, b.shape, b)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), w, b
+
+
+def header(size=64, classes=CLASSES3, threshold=0.8):
+    return {"classes": classes, "crop": CropSpec(size=size).to_dict(),
+            "input": {"size": size, "channels": 1}, "cascade": {"threshold": threshold}}
+
+
+@pytest.fixture(scope="module")
+def crops64(photos):
+    """64x64 crops of real photographs at several places and scales."""
+    from maskhog.crops import crop_faces
+
+    boxes = [(x, y, x + s, y + s) for s in (48, 80, 128) for x in range(0, 384, 96) for y in range(0, 384, 96)]
+    return np.concatenate([crop_faces(image, boxes) for image in photos.values()])
+
+
+@pytest.fixture
+def tiny_cnn(tmp_path):
+    model, w, b = tiny_graph()
+    path = tmp_path / "tiny.onnx"
+    save_onnx(model, path, header())
+    return path, w, b
+
+
+# ------------------------------------------------------------ inference --
+
+def test_tiny_network_runs_in_opencv_as_defined(tiny_cnn, crops64):
+    path, w, b = tiny_cnn
+    cnn = CnnClassifier(path, backend="cpu")
+    assert cnn.backend == "cpu" and cnn.classes == tuple(CLASSES3) and cnn.cascade_threshold == 0.8
+    crops = crops64[:5]
+    quarters = crops.reshape(5, 2, 32, 2, 32).mean(axis=(2, 4)).reshape(5, 4)
+    logits = quarters @ w.T + b
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(cnn.classify_crops(crops), expected, atol=1e-5)
+    assert cnn.classify_crops(np.zeros((0, 64, 64), np.uint8)).shape == (0, 3)
+    with pytest.raises(ValueError, match=r"\(N, 64, 64\)"):
+        cnn.classify_crops(np.zeros((2, 48, 48), np.uint8))
+
+
+def test_auto_backend_names_what_runs():
+    assert pick_backend("auto")[2] in {"cuda", "opencl", "cpu"}
+    with pytest.raises(ValueError, match="unknown DNN backend"):
+        pick_backend("tpu")
+
+
+def test_one_network_per_thread_gives_the_same_answers(tiny_cnn, crops64):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cnn = CnnClassifier(tiny_cnn[0], backend="cpu")
+    serial = [cnn.classify_crops(crops64[i:i + 4]) for i in range(0, 32, 4)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda i: cnn.classify_crops(crops64[i:i + 4]), range(0, 32, 4)))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------- bad files --
+
+def test_refuses_files_that_are_not_onnx_graphs(tmp_path):
+    cases = {"empty.onnx": b"", "text.onnx": b"hello, I am not a network\n" * 10,
+             "png.onnx": bytes.fromhex("89504e470d0a1a0a") + bytes(100)}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ModelError, match="empty|not a valid ONNX graph"):
+            CnnClassifier(tmp_path / name)
+    with pytest.raises(ModelError, match="cannot read"):
+        CnnClassifier(tmp_path / "missing.onnx")
+
+
+def test_refuses_truncated_file(tiny_cnn, tmp_path):
+    data = tiny_cnn[0].read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="not a valid ONNX graph"):
+        CnnClassifier(tmp_path / "cut.onnx")
+
+
+def test_refuses_onnx_without_maskhog_header(tmp_path):
+    model, _, _ = tiny_graph()
+    onnx.save_model(model, str(tmp_path / "plain.onnx"))
+    with pytest.raises(ModelError, match="without a maskhog header"):
+        CnnClassifier(tmp_path / "plain.onnx")
+
+
+def test_refuses_input_size_that_differs_from_header(tmp_path):
+    model, _, _ = tiny_graph(size=96)
+    save_onnx(model, tmp_path / "big.onnx", header(size=64))
+    with pytest.raises(ModelError, match=r"input Nx1x96x96, its header says Nx1x64x64"):
+        CnnClassifier(tmp_path / "big.onnx")
+    model, _, _ = tiny_graph(input_name="image")
+    save_onnx(model, tmp_path / "named.onnx", header())
+    with pytest.raises(ModelError, match="no input named 'crops'"):
+        CnnClassifier(tmp_path / "named.onnx")
+
+
+def test_refuses_graph_edited_after_training(tiny_cnn, tmp_path):
+    model = onnx.load(str(tiny_cnn[0]))
+    w = model.graph.initializer[0]
+    w.raw_data = (np.frombuffer(w.raw_data, np.float32) * 2).tobytes() if w.raw_data else w.raw_data
+    if not w.raw_data:
+        w.float_data[0] *= 2
+    onnx.save_model(model, str(tmp_path / "edited.onnx"))
+    with pytest.raises(ModelError, match="edited or damaged"):
+        CnnClassifier(tmp_path / "edited.onnx")
+
+
+def test_refuses_wrong_class_count_and_unknown_classes(tmp_path):
+    model, _, _ = tiny_graph(n_out=2)
+    save_onnx(model, tmp_path / "two.onnx", header())
+    cnn = CnnClassifier(tmp_path / "two.onnx", backend="cpu")
+    with pytest.raises(ModelError, match="gives 2 scores per face, its header names 3"):
+        cnn.classify_crops(np.zeros((1, 64, 64), np.uint8))
+    model, _, _ = tiny_graph()
+    save_onnx(model, tmp_path / "odd.onnx", header(classes=["hat", "no_hat", "cap"]))
+    with pytest.raises(ModelError, match="unknown classes"):
+        CnnClassifier(tmp_path / "odd.onnx")
+
+
+def test_refuses_newer_format_and_damaged_header(tiny_cnn, tmp_path):
+    model = onnx.load(str(tiny_cnn[0]))
+    info = json.loads(model.metadata_props[0].value)
+    model.metadata_props[0].value = json.dumps({**info, "format_version": 99})
+    onnx.save_model(model, str(tmp_path / "new.onnx"))
+    with pytest.raises(ModelError, match="newer maskhog"):
+        CnnClassifier(tmp_path / "new.onnx")
+    model.metadata_props[0].value = "{not json"
+    onnx.save_model(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(ModelError, match="damaged maskhog header"):
+        CnnClassifier(tmp_path / "bad.onnx")
+
+
+# ------------------------------------------------------------- cascade --
+
+def test_cascade_sends_only_unsure_faces_to_the_cnn(tiny_cnn, crops64):
+    svm = MaskClassifier.load(default_model_path())
+    cnn = CnnClassifier(tiny_cnn[0], backend="cpu")
+    crops = crops64[:40]
+    p_svm, p_cnn = svm.classify_crops(crops), cnn.classify_crops(crops)
+    threshold = float(np.median(p_svm.max(axis=1)))
+    cascade = Cascade(svm, cnn, threshold)
+    proba, stages = cascade.classify_with_stage(crops)
+    unsure = p_svm.max(axis=1) < threshold
+    assert 0 < unsure.sum() < len(crops)
+    np.testing.assert_allclose(proba[unsure], p_cnn[unsure], atol=1e-6)
+    np.testing.assert_allclose(proba[~unsure], p_svm[~unsure])
+    assert list(stages) == ["cnn" if u else "svm" for u in unsure]
+    assert cascade.calls == unsure.sum() and cascade.cnn_fraction == pytest.approx(unsure.mean())
+    assert Cascade(svm, cnn).threshold == 0.8   # from the CNN's header
+
+
+def test_cascade_refuses_mismatched_stages(tmp_path):
+    svm = MaskClassifier.load(default_model_path())
+    model, _, _ = tiny_graph(n_out=2)
+    save_onnx(model, tmp_path / "two.onnx", header(classes=CLASSES3[:2]))
+    with pytest.raises(ModelError, match="classes"):
+        Cascade(svm, CnnClassifier(tmp_path / "two.onnx"))
+    model, _, _ = tiny_graph()
+    save_onnx(model, tmp_path / "none.onnx", {**header(), "cascade": None})
+    with pytest.raises(ModelError, match="no cascade threshold"):
+        Cascade(svm, CnnClassifier(tmp_path / "none.onnx"))
+    with pytest.raises(ValueError, match="unknown stage"):
+        make_classifier("forest", svm)
+
+
+def test_choose_threshold_prefers_fewest_cnn_calls_within_tolerance():
+    classes = ["with_mask", "without_mask"]
+    y = np.array(["with_mask"] * 6 + ["without_mask"] * 4)
+    # SVM: sure and right on 7 faces, unsure (0.55) and wrong on 3.
+    svm = np.array([[0.95, 0.05]] * 6 + [[0.05, 0.95]] * 1 + [[0.55, 0.45]] * 3)
+    cnn = np.array([[0.9, 0.1]] * 6 + [[0.1, 0.9]] * 4)          # always right
+    c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.3)
+    assert 0.55 < c["threshold"] <= 0.95
+    assert c["validation"] == {"cnn_fraction": 0.3, "cascade_accuracy": 1.0, "cnn_accuracy": 1.0,
+                               "svm_accuracy": 0.7}
+    # A budget of 10% cannot reach the CNN's accuracy: the best within the budget.
+    c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.1)
+    assert c["validation"]["cnn_fraction"] == 0.0 and c["threshold"] == 0.0
+
+
+# -------------------------------------------------------- shipped CNN --
+
+def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
+    from maskhog.cli import _demo_images
+    from maskhog.pipeline import MaskDetector
+
+    path = default_cnn_path()
+    assert path.stat().st_size <= 2_000_000
+    cnn = CnnClassifier(path)
+    assert cnn.crop == MaskClassifier.load(default_model_path()).crop
+    assert cnn.cascade_threshold is not None
+    detector = MaskDetector(model=cnn)
+    (bare, masked) = ([f.label for f in detector.detect(image)] for _, image in _demo_images())
+    # The drawn mask's top edge is near the nose: a mask either way, not no mask.
+    assert bare == ["without_mask"] and len(masked) == 1 and masked != ["without_mask"]
+    faces = MaskDetector(model=make_classifier("cascade", default_model_path())).detect(photos["astronaut"])
+    assert [(f.label, f.stage in {"svm", "cnn"}) for f in faces] == [("without_mask", True)]
+
+
+# ------------------------------------------------------------ training --
+
+def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
+    torch = pytest.importorskip("torch")
+    from maskhog.augment import Augment
+    from maskhog.cnn_training import _predict_logits, fit_network, train_cnn
+    from maskhog.training import train
+
+    svm, _ = train([texture_folders], spec=CropSpec(size=32), augment=None, log_fn=lambda m: None)
+    out = tmp_path / "tex.onnx"
+    cnn, report = train_cnn([texture_folders], out=out, svm=svm, augment=Augment(copies=1),
+                            epochs=8, batch=16, threads=1, log_fn=lambda m: None)
+    assert cnn.classes == ("with_mask", "without_mask") and cnn.crop.size == 32
+    assert report["test_metrics"]["accuracy"] > 0.85   # bricks against grass is easy
+    assert 0 <= report["cascade"]["validation"]["cnn_fraction"] <= 0.3
+    # OpenCV's answer on the exported graph equals PyTorch's on the trained net.
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
+    net, _ = fit_network(crops, ["with_mask", "without_mask"] * 3, crops[:2],
+                         ["with_mask", "without_mask"], ["with_mask", "without_mask"], epochs=1, threads=1)
+    from maskhog.cnn_training import export_onnx
+    export_onnx(net, tmp_path / "rand.onnx", header(size=32, classes=["with_mask", "without_mask"]), 32)
+    logits = _predict_logits(net, crops)
+    expected = torch.softmax(torch.from_numpy(logits), 1).numpy()
+    got = CnnClassifier(tmp_path / "rand.onnx", backend="cpu").classify_crops(crops)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+# ----------------------------------------------------------------- CLI --
+
+def test_cli_stages_on_the_demo_photos(tmp_path):
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    for stage in ("cnn", "cascade"):
+        result = CliRunner().invoke(main, ["predict", "--demo", "--stage", stage])
+        assert result.exit_code == 0, result.output
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        (bare,), (masked,) = (r["faces"] for r in records)
+        assert bare["label"] == "without_mask" and masked["label"] in {"with_mask", "incorrect_mask"}
+        stages = {f["stage"] for r in records for f in r["faces"]}
+        assert stages == {"cnn"} if stage == "cnn" else stages <= {"svm", "cnn"}
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a network")
+    result = CliRunner().invoke(main, ["predict", "--demo", "--stage", "cnn", "--cnn", str(bad)])
+    assert result.exit_code == 1 and "not a valid ONNX graph" in result.output
+
+
+def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
+    import cv2
+    from click.testing import CliRunner
+
+    from maskhog.cli import _demo_images, main
+
+    for (name, image), label in zip(_demo_images(), ("without_mask", "with_mask")):
+        (tmp_path / label).mkdir()
+        # The face and its surroundings, as a class-folder photo is.
+        cv2.imwrite(str(tmp_path / label / "astronaut.png"), image[60:260, 120:320])
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "cascade"])
+    assert result.exit_code == 0, result.output
+    m = json.loads(result.stdout)
+    assert m["stage"] == "cascade" and m["n"] == 2 and 0 <= m["cnn_fraction"] <= 1
+    assert m["per_class"]["without_mask"]["recall"] == 1.0
+    assert m["confusion"]["matrix"][0][1] == 0        # the masked face is not called unmasked
+
+
+def test_cli_train_cnn_says_how_to_get_torch(texture_folders, tmp_path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch", None)   # as if PyTorch were not installed
+    result = CliRunner().invoke(main, ["train-cnn", str(texture_folders), "--out", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 1 and "pip install 'maskhog[cnn]'" in result.output
+    assert not (tmp_path / "x.onnx").exists()
