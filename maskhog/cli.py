@@ -87,9 +87,13 @@ def _load_classifier(model_path, stage, cnn_path):
     from .model import ModelError, default_model_path
 
     try:
-        return make_classifier(stage, model_path or default_model_path(), cnn_path)
+        model = make_classifier(stage, model_path or default_model_path(), cnn_path)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from None
+    cnn = getattr(model, "cnn", model if stage == "cnn" else None)
+    if cnn is not None:
+        _log(f"CNN stage runs on OpenCV DNN's {cnn.backend} backend ({cnn.path.name})")
+    return model
 
 
 def _face_detector(mode):

@@ -1,6 +1,7 @@
 """The CNN second stage: the safe ONNX file, OpenCV DNN inference, the cascade rule, training."""
 
 import json
+import re
 
 import numpy as np
 import onnx
@@ -268,6 +269,7 @@ def test_cli_stages_on_the_demo_photos(tmp_path):
         result = CliRunner().invoke(main, ["predict", "--demo", "--stage", stage])
         assert result.exit_code == 0, result.output
         records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert re.search(r"CNN stage runs on OpenCV DNN's (cpu|opencl|cuda) backend", result.stderr)
         (bare,), (masked,) = (r["faces"] for r in records)
         assert bare["label"] == "without_mask" and masked["label"] in {"with_mask", "incorrect_mask"}
         stages = {f["stage"] for r in records for f in r["faces"]}

@@ -1,0 +1,63 @@
+"""Measure the CNN second stage and the cascade on data from another source.
+
+    python train/measure_cnn.py [--data ../shared/data] [--epochs 30]
+
+Trains the SVM (as `maskhog train`) and then the CNN (as `maskhog train-cnn`,
+the cascade threshold chosen on the faces' validation split) on faces/ only,
+and tests all three (SVM, CNN, cascade) on the with_mask / without_mask face
+boxes of scenes/ whose shorter side is at least 24 px: the cross-source
+figure of train/measure.py. Writes train/measurements_cnn.json.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from default_model import SETTINGS
+from maskhog.cnn import Cascade
+from maskhog.cnn_training import train_cnn
+from maskhog.data import load_dataset
+from maskhog.evaluation import classification_metrics
+from maskhog.training import face_crops, train
+
+HERE = Path(__file__).resolve().parent
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=HERE / "measurements_cnn.json")
+    args = parser.parse_args()
+    start = time.time()
+    faces = [args.data / "faces"]
+    svm, _ = train(faces, spec=SETTINGS["crop"], augment=SETTINGS["augment"], seed=SETTINGS["seed"])
+    with tempfile.TemporaryDirectory() as tmp:
+        cnn, report = train_cnn(faces, out=Path(tmp) / "cnn.onnx", svm=svm, augment=SETTINGS["augment"],
+                                seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads)
+        size = (Path(tmp) / "cnn.onnx").stat().st_size
+    scenes = face_crops(load_dataset(args.data / "scenes"), svm.crop)
+    boxes = np.array([box for _, box in scenes.sources])
+    short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    keep = (short >= 24) & np.isin(scenes.labels, svm.classes)
+    crops, y = scenes.crops[keep], scenes.labels[keep]
+    cascade = Cascade(svm, cnn)
+    out = {"trained_on": "faces", "tested_on": "scenes boxes >= 24 px, with_mask / without_mask",
+           "onnx_bytes": size, "cnn_validation": report["fit"], "cascade_choice": report["cascade"]}
+    for name, model in (("svm", svm), ("cnn", cnn), ("cascade", cascade)):
+        m = classification_metrics(y, model.classify_crops(crops), svm.classes)
+        out[name] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "per_class")}
+        print(f"{name}: accuracy {m['accuracy']:.4f}, balanced {m['balanced_accuracy']:.4f}", flush=True)
+    out["cascade"]["cnn_fraction"] = round(cascade.cnn_fraction, 4)
+    print(f"cascade sent {cascade.cnn_fraction:.1%} of faces to the CNN")
+    out["seconds"] = round(time.time() - start, 1)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
