@@ -115,10 +115,10 @@ def truth_at(truth, frame, box):
     return best
 
 
-def run_maskhog(video, realtime=False, stage="svm"):
+def run_maskhog(video, realtime=False, stage="svm", extra=()):
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "maskhog.cli", "live", str(video), "--headless",
-                          "--stats", "--stage", stage] + (["--realtime"] if realtime else []),
+                          "--stats", "--stage", stage, *extra] + (["--realtime"] if realtime else []),
                          capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     events = [json.loads(line) for line in out.stdout.splitlines()]
@@ -199,6 +199,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--stage", choices=["svm", "cnn", "cascade"], default="svm",
                         help="maskhog's classifier (maskhog live --stage).")
+    parser.add_argument("--live-args", default="",
+                        help="More options for maskhog live, e.g. '--detect-every 1'.")
     parser.add_argument("--ssd-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ssd_only:
@@ -206,9 +208,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "bench.avi"
         truth, n_frames = make_video(video, args.data, args.seconds)
-        events, ours, wall = run_maskhog(video, stage=args.stage)
+        extra = args.live_args.split()
+        events, ours, wall = run_maskhog(video, stage=args.stage, extra=extra)
         ssd_out, peer = run_ssd(video, args.data.parent / "models" / "aizoo-ssd")
-        events_rt, ours_rt, _ = run_maskhog(video, realtime=True, stage=args.stage)
+        events_rt, ours_rt, _ = run_maskhog(video, realtime=True, stage=args.stage, extra=extra)
 
     # Per person: a track is the person it appeared on; its label is the smoothed label it
     # had when it left. The SSD's label for a person is the majority of its frame labels.
@@ -229,6 +232,9 @@ def main():
     acc_ours = sum(said.get(k) == t["label"] for k, t in enumerate(truth)) / n
     acc_ssd = sum(votes[k].most_common(1)[0][0] == t["label"] if k in votes else False
                   for k, t in enumerate(truth)) / n
+    found_ours, found_ssd = len(said) / n, len(votes) / n
+    right_ours = sum(said[k] == truth[k]["label"] for k in said) / max(len(said), 1)
+    right_ssd = sum(v.most_common(1)[0][0] == truth[k]["label"] for k, v in votes.items()) / max(len(votes), 1)
     print(f"video: {n_frames} frames of {W}x{H} at {FPS} fps, {n} people "
           f"({Counter(t['label'] for t in truth)})\n")
     print(f"{'tool':<22} | {'fps':>6} | {'p50 ms':>6} | {'p95 ms':>6} | {'peak MB':>7} | {'people right':>12}")
@@ -238,7 +244,9 @@ def main():
           f"{ours_rt['latency_ms_p95']:>6} | {ours_rt['rss_mb']:>7} | {'':>12}")
     print(f"{'AIZOO SSD (cv2.dnn)':<22} | {peer['fps']:>6} | {peer['latency_ms_p50']:>6} | "
           f"{peer['latency_ms_p95']:>6} | {peer['rss_mb']:>7} | {acc_ssd:>12.2f}")
-    print(f"\nmaskhog / SSD frames per second: {ours['fps'] / peer['fps']:.2f}x; "
+    print(f"\npeople found at all: maskhog {found_ours:.2f}, SSD {found_ssd:.2f}; labelled right "
+          f"among those found: maskhog {right_ours:.2f}, SSD {right_ssd:.2f}")
+    print(f"maskhog / SSD frames per second: {ours['fps'] / peer['fps']:.2f}x; "
           f"maskhog stages (ms per frame): {ours['stage_ms']}; whole command {wall:.1f} s")
 
 

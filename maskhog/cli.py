@@ -120,8 +120,9 @@ def _stage_options(f):
 
 
 _detector_option = click.option(
-    "--detector", "detector_name", type=click.Choice(["maskhog", "dlib"]), default="maskhog",
-    show_default=True, help="Face detector: maskhog's own (finds masked faces) or dlib's stock one.")
+    "--detector", "detector_name", type=click.Choice(["maskhog", "dlib", "haar"]), default="maskhog",
+    show_default=True, help="Face detector: maskhog's own (finds masked faces), or dlib's stock one "
+                            "or OpenCV's Haar cascade (both for unmasked faces; for comparison).")
 _upsample_option = click.option(
     "--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
     help="Double the image this many times first, to find smaller faces (slower).")

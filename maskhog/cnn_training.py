@@ -44,7 +44,7 @@ def require_torch():
     return torch
 
 
-def build_network(n_classes: int, widths=WIDTHS):
+def build_network(n_classes: int, widths=WIDTHS, channels: int = 1):
     """A small CNN for gray face crops (about 117k weights for 3 classes).
 
     A 3x3 stride-2 stem, then depthwise-separable blocks (a 3x3 filter per
@@ -67,7 +67,7 @@ def build_network(n_classes: int, widths=WIDTHS):
         def __init__(self):
             super().__init__()
             self.body = nn.Sequential(
-                nn.Conv2d(1, a, 3, 2, 1, bias=False), nn.BatchNorm2d(a), nn.ReLU(inplace=True),
+                nn.Conv2d(channels, a, 3, 2, 1, bias=False), nn.BatchNorm2d(a), nn.ReLU(inplace=True),
                 *separable(a, b, 1), *separable(b, c, 2), *separable(c, c, 1),
                 *separable(c, d, 2), *separable(d, d, 1), *separable(d, d, 2),
                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2))

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Face", "Detector", "DlibFrontal", "MaskHog", "box_iou", "make_detector",
+__all__ = ["Face", "Detector", "DlibFrontal", "HaarFrontal", "MaskHog", "box_iou", "make_detector",
            "merge_duplicates", "DETECTORS", "MAX_SIDE"]
 
 log = logging.getLogger("maskhog")
@@ -140,6 +140,54 @@ class MaskHog(_PerThread):
         return merge_duplicates(_faces(rects, scores, f))
 
 
+class HaarFrontal(_PerThread):
+    """OpenCV's Haar cascade for frontal faces (Viola-Jones), for comparison.
+
+    Uses the ``haarcascade_frontalface_default.xml`` that OpenCV 4.x ships
+    (OpenCV 5 ships none: then this detector says so). Like dlib's stock
+    detector it learned unmasked faces. Scores are the cascade's level weights;
+    ``upsample`` doubles the image that many times first.
+    """
+
+    FILE = "haarcascade_frontalface_default.xml"
+
+    def __init__(self, upsample: int = 0, scale_factor: float = 1.1, min_neighbors: int = 5):
+        self.name = "haar"
+        self.upsample = int(upsample)
+        self.scale_factor = float(scale_factor)
+        self.min_neighbors = int(min_neighbors)
+        self._local = threading.local()
+        self._cascade()   # fail now if this OpenCV has no cascade
+
+    def _cascade(self):
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            import cv2
+            from pathlib import Path
+
+            folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+            path = Path(folder or "") / self.FILE
+            cascade = cv2.CascadeClassifier(str(path)) if folder and path.is_file() else None
+            if cascade is None or cascade.empty():
+                raise RuntimeError(f"this OpenCV ({cv2.__version__}) ships no {self.FILE}: "
+                                   "the Haar detector needs OpenCV 4.x")
+            self._local.cascade = cascade
+        return cascade
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        import cv2
+
+        gray, f = _gray_within(image)
+        if self.upsample:   # doubles the image this many times, to find faces under 24 px
+            gray = cv2.resize(gray, None, fx=2 ** self.upsample, fy=2 ** self.upsample)
+            f *= 2 ** self.upsample
+        rects, _, weights = self._cascade().detectMultiScale3(
+            gray, self.scale_factor, self.min_neighbors, outputRejectLevels=True)
+        faces = [Face(tuple(int(round(v / f)) for v in (x, y, x + w, y + h)), float(s))
+                 for (x, y, w, h), s in zip(rects, np.ravel(weights))]
+        return sorted(faces, key=lambda face: -face.score)
+
+
 def _overlap(a, b) -> tuple[float, float, float]:
     """Intersection area of boxes ``a`` and ``b``, and each box's area."""
     inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -170,7 +218,7 @@ def merge_duplicates(faces: list[Face], iou: float = 0.4, cover: float = 0.7) ->
     return kept
 
 
-DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal}
+DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal, "haar": HaarFrontal}
 
 
 def make_detector(name: str = "maskhog", **options) -> Detector:

@@ -97,3 +97,14 @@ def test_huge_image_is_searched_shrunk_with_a_warning(photos, caplog):
     assert len(faces) == 1 and faces[0].label == "without_mask"
     x1, y1, x2, y2 = faces[0].box
     assert 8000 < x1 < x2 < 12000 and 8000 < y1 < y2 < 12000 and x2 - x1 > 1000
+
+
+def test_haar_detector_finds_a_real_face_at_any_upsampling(photos):
+    from maskhog.detect import HaarFrontal, make_detector
+
+    for det in (make_detector("haar"), HaarFrontal(upsample=1)):
+        faces = det.detect(photos["astronaut"])
+        assert faces and faces == sorted(faces, key=lambda f: -f.score)
+        x1, y1, x2, y2 = faces[0].box                    # the best is her face
+        assert 160 < x1 < 190 and 55 < y1 < 90 and 80 < x2 - x1 < 120
+    assert make_detector("haar").detect(np.zeros((1, 1), np.uint8)) == []

@@ -1,0 +1,140 @@
+"""Face detection: maskhog's detector, dlib's stock one, OpenCV's Haar cascade and the AIZOO SSD, in one run.
+
+    python benchmarks/bench_detection.py [--data ../shared/data] [--faces 400]
+
+Held out from maskhog's detector training (``train/detector_fhog.py``):
+
+* scenes: the test images of its image-level split (seed 0, 20% of the 683
+  photos). An annotated face counts when its shorter side is at least 24 px;
+  smaller faces are "don't care" (a detection on one is neither right nor
+  wrong). Detections match faces greedily, best score first, at IoU >= 0.4.
+  Recall per class and precision, each detector at its shipped threshold.
+* faces: images of the faces/ groups the detector never saw (its 30% held
+  out): the share of with_mask and without_mask photos in which a face is
+  found, as they are and padded by a quarter of their side on each side
+  (most are tight crops, with no room around the face for a detection
+  window); ``--faces N`` looks at about N of them, 0 skips.
+* time: mean ms per 640x480 frame (the test photos scaled to fit and padded),
+  one thread.
+
+The SSD is read from its Caffe files with OpenCV 4.x and runs on colour
+frames; the others on gray ones.
+"""
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+
+from bench_live import AizooSSD
+from compare_baselines import letterbox
+
+from maskhog.detect import Face, box_iou, make_detector
+from maskhog.io import read_image, to_gray
+
+HERE = Path(__file__).resolve().parent
+CLASSES = ("with_mask", "without_mask", "incorrect_mask")
+
+
+class SSDFaces:
+    """The SSD peer as a face detector (its mask label is ignored here)."""
+
+    name = "AIZOO SSD"
+
+    def __init__(self, folder):
+        self.ssd = AizooSSD(folder)
+
+    def detect(self, image):
+        return [Face(tuple(int(v) for v in box), 1.0) for box, _ in self.ssd(image)]
+
+
+def splits(data_root):
+    """The detector recipe's held-out scene images and faces/ rows."""
+    os.environ["MASKHOG_DATA"] = str(data_root)
+    sys.path.insert(0, str(HERE.parent / "train"))
+    import detector_fhog
+
+    _, _, test = detector_fhog.split_images()
+    return test, detector_fhog.load_boxes(), detector_fhog.split_faces()[1]
+
+
+def padded(image, fraction=0.25):
+    """The photo with a gray border of ``fraction`` of its longer side all round."""
+    p = int(round(fraction * max(image.shape[:2])))
+    return cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+
+
+def match(found, truth, min_side=24, iou=0.4):
+    """(faces counted per class, faces found per class, false detections) for one image."""
+    counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
+    used = [False] * len(truth)
+    n, hit, false = Counter(), Counter(), 0
+    for (label, *_), c in zip(truth, counted):
+        n[label] += c
+    for face in sorted(found, key=lambda f: -f.score):
+        best, j = iou, -1
+        for k, (_, *box) in enumerate(truth):
+            overlap = box_iou(face.box, box) if not used[k] else 0.0
+            if overlap >= best:
+                best, j = overlap, k
+        if j < 0:
+            false += 1
+        else:
+            used[j] = True
+            hit[truth[j][0]] += counted[j]
+    return n, hit, false
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--models", type=Path, default=HERE.parent.parent / "shared" / "models")
+    parser.add_argument("--faces", type=int, default=400, help="faces/ photos to look at (0: skip)")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    test, boxes, face_rows = splits(args.data)
+    detectors = {"maskhog": make_detector("maskhog"), "maskhog, upsample 1": make_detector("maskhog", upsample=1),
+                 "dlib stock": make_detector("dlib", upsample=0),
+                 "dlib stock, upsample 1": make_detector("dlib", upsample=1),
+                 "OpenCV Haar": make_detector("haar"), "AIZOO SSD": SSDFaces(args.models / "aizoo-ssd")}
+    images = {name: read_image(args.data / "scenes" / "images" / name) for name in test}
+    frames = [letterbox(image)[0] for image in images.values()]
+    rows = face_rows[:: max(1, len(face_rows) // args.faces)] if args.faces else []
+    photos = [(r["label"], read_image(args.data / "faces" / r["file"])) for r in rows]
+    print(f"{len(test)} held-out scene photos, {len(photos)} held-out faces/ photos, OpenCV {cv2.__version__}, "
+          "one thread\n")
+    print("| detector | recall mask | recall no mask | recall incorrect | precision | "
+          "faces/ mask found (padded) | faces/ no mask found (padded) | ms per 640x480 frame |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, det in detectors.items():
+        colour = isinstance(det, SSDFaces)
+        prep = (lambda im: im) if colour else to_gray
+        n, hit, false = Counter(), Counter(), 0
+        for image_name, image in images.items():
+            a, b, c = match(det.detect(prep(image)), boxes[image_name])
+            n, hit, false = n + a, hit + b, false + c
+        found = sum(hit.values())
+        recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
+        precision = found / max(1, found + false)
+        seen = Counter(label for label, photo in photos if det.detect(prep(photo)))
+        seen_padded = Counter(label for label, photo in photos if det.detect(prep(padded(photo))))
+        total = Counter(label for label, _ in photos)
+        gray_frames = [f if colour else to_gray(f) for f in frames]
+        start = time.perf_counter()
+        for f in gray_frames:
+            det.detect(f)
+        ms = (time.perf_counter() - start) * 1000 / len(gray_frames)
+        share = {c: f"{seen[c] / total[c]:.2f} ({seen_padded[c] / total[c]:.2f})" if total[c] else "-"
+                 for c in ("with_mask", "without_mask")}
+        print(f"| {name} | {recall['with_mask']:.2f} | {recall['without_mask']:.2f} | "
+              f"{recall['incorrect_mask']:.2f} | {precision:.2f} | {share['with_mask']} | "
+              f"{share['without_mask']} | {ms:.1f} |", flush=True)
+    print(f"\nfaces counted (>= 24 px): {dict(n)}")
+
+
+if __name__ == "__main__":
+    main()
