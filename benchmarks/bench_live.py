@@ -197,7 +197,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--stage", choices=["svm", "cnn", "cascade"], default="svm",
+    parser.add_argument("--stage", choices=["svm", "cnn", "cascade"], default="cascade",
                         help="maskhog's classifier (maskhog live --stage).")
     parser.add_argument("--live-args", default="",
                         help="More options for maskhog live, e.g. '--detect-every 1'.")

@@ -41,6 +41,7 @@ from maskhog.detect import MaskHog, box_iou
 from maskhog.io import read_image
 from maskhog.model import MaskClassifier, default_model_path
 from maskhog.pipeline import MaskDetector
+from maskhog.training import whole_or_detected
 
 HERE = Path(__file__).resolve().parent
 FRAME = (640, 480)
@@ -55,11 +56,7 @@ def held_out(data_root, seed=0):
 
 def face_box(sample, image):
     """A class-folder face is its image's centred square, as in training."""
-    if sample.box is not None:
-        return sample.box
-    h, w = image.shape[:2]
-    side = min(h, w)
-    return ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+    return sample.box if sample.box is not None else whole_or_detected(image[:, :, 0], None)[0]
 
 
 def letterbox(image):
@@ -117,14 +114,18 @@ def crops_table(test, svm, cnn, cascade, ssd):
             images[s.path] = read_image(s.path)
         boxes.append(face_box(s, images[s.path]))
         labels.append(s.label)
-    crops = np.concatenate([crop_faces(images[s.path], [b], svm.crop)
-                            for s, b in zip(test.samples, boxes)])
+    # Each face cut once per crop rule (gray for the SVM, colour for the CNN).
+    crops = {spec: np.concatenate([crop_faces(images[s.path], [b], spec)
+                                   for s, b in zip(test.samples, boxes)])
+             for spec in {svm.crop, cnn.crop}}
     labels = np.array(labels)
     rows = {}
     for name, model in (("HOG+SVM", svm), ("CNN", cnn), ("cascade", cascade)):
-        predicted = np.asarray(svm.classes)[model.classify_crops(crops).argmax(axis=1)]
-        rows[name] = {"metrics": label_metrics(labels, predicted, svm.classes), "ms_face": mean_ms(model.classify_crops,
-                                                          [crops[i:i + 1] for i in range(0, len(crops), 4)])}
+        mine = [crops[spec] for spec in model.crop_specs]
+        predicted = np.asarray(svm.classes)[model.classify_crops(*mine).argmax(axis=1)]
+        one_by_one = [[c[i:i + 1] for c in mine] for i in range(0, len(labels), 4)]
+        rows[name] = {"metrics": label_metrics(labels, predicted, svm.classes),
+                      "ms_face": mean_ms(lambda one: model.classify_crops(*one), one_by_one)}
     rows["cascade"]["cnn_fraction"] = cascade.cnn_fraction
     ssd_labels = [ssd_crop_label(ssd, images[s.path], b) for s, b in zip(test.samples, boxes)]
     rows["AIZOO SSD"] = {"metrics": label_metrics(labels, ssd_labels, svm.classes),

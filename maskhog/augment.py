@@ -61,22 +61,22 @@ class Augment:
 
 def augmented_crops(image: np.ndarray, box, spec: CropSpec, aug: Augment,
                     rng: np.random.Generator, n_copies: int | None = None) -> np.ndarray:
-    """Varied crops of the face at ``box`` in a gray uint8 ``image``.
+    """Varied crops of the face at ``box`` in a uint8 ``image`` (gray, or BGR for colour crops).
 
     Returns
     -------
-    (n_copies, spec.size, spec.size) uint8 ndarray
+    (n_copies, spec.size, spec.size[, 3]) uint8 ndarray
         ``n_copies`` defaults to ``aug.copies``.
     """
     import cv2
 
     n_copies = aug.copies if n_copies is None else n_copies
-    out = np.empty((n_copies, spec.size, spec.size), np.uint8)
+    out = np.empty((n_copies, spec.size, spec.size) + ((3,) if spec.color else ()), np.uint8)
     cx, cy, side = square_box(box, spec.margin)
     half = side * 0.85   # a patch with room for rotation and jitter
     x0, y0 = int(round(cx - half)), int(round(cy - half))
     n = max(int(round(2 * half)), 4)
-    h, w = image.shape
+    h, w = image.shape[:2]
     ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + n, w), min(y0 + n, h)
     if ix1 <= ix0 or iy1 <= iy0:
         return crop_faces(image, [box] * n_copies, spec)
@@ -115,7 +115,7 @@ def augmented_crops(image: np.ndarray, box, spec: CropSpec, aug: Augment,
             p = cv2.GaussianBlur(p, (0, 0), rng.uniform(0.5, 1.5))
         if aug.jpeg and rng.random() < aug.jpeg:
             ok, buf = cv2.imencode(".jpg", p, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
-            p = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else p
+            p = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else p
         crop = crop_faces(p, [b], spec)[0]
         out[i] = crop[:, ::-1] if aug.flip and rng.random() < 0.5 else crop
     return out

@@ -81,11 +81,19 @@ def _log(message):
     click.echo(f"maskhog: {message}", err=True)
 
 
+def _resolve_stage(stage, model_path, cnn_path):
+    """--stage's default: the cascade with the shipped models, the SVM alone with your own."""
+    if stage is not None:
+        return stage
+    return "cascade" if model_path is None or cnn_path is not None else "svm"
+
+
 def _load_classifier(model_path, stage, cnn_path):
     """The classifier of a --stage: the SVM, the CNN, or the cascade of both."""
     from .cnn import make_classifier
     from .model import ModelError, default_model_path
 
+    stage = _resolve_stage(stage, model_path, cnn_path)
     try:
         model = make_classifier(stage, model_path or default_model_path(), cnn_path)
     except ModelError as exc:
@@ -114,9 +122,9 @@ def _stage_options(f):
     f = click.option("--cnn", "cnn_path", type=click.Path(dir_okay=False),
                      help="CNN file for --stage cnn or cascade (default: the shipped one).")(f)
     return click.option(
-        "--stage", type=click.Choice(["svm", "cnn", "cascade"]), default="svm", show_default=True,
+        "--stage", type=click.Choice(["svm", "cnn", "cascade"]), default=None,
         help="Classifier: the linear SVM, the CNN, or the cascade (the SVM where it is sure, "
-             "else the CNN).")(f)
+             "else the CNN). Default: cascade, or svm when --model is given without --cnn.")(f)
 
 
 _detector_option = click.option(
@@ -185,7 +193,9 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
 @click.option("--threads", default=0, type=click.IntRange(0), help="PyTorch threads (0: all cores).")
 @click.option("--max-cnn-fraction", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="At most this share of validation faces may go to the CNN in the cascade.")
-def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fraction):
+@click.option("--color/--gray", default=True, show_default=True,
+              help="Colour crops (mask colour is a strong cue), or gray ones as the SVM's.")
+def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fraction, color):
     """Train the CNN second stage on DATA folders and export it to ONNX (needs maskhog[cnn]).
 
     DATA is read, split and augmented as `maskhog train` does with the same
@@ -201,6 +211,7 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
         svm = MaskClassifier.load(svm_path or default_model_path())
         cnn, report = run(list(data), out=out, svm=svm, augment=Augment(copies=copies), seed=seed,
                           epochs=epochs, threads=threads or None, max_cnn_fraction=max_cnn_fraction,
+                          color=color,
                           progress_factory=_progress, log_fn=_log)
     except (ModelError, RuntimeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -237,7 +248,7 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
     result = run(model, list(data), detector=_face_detector(faces), min_face=min_face,
                  progress_factory=_progress)
     m = dict(result["metrics"])
-    m["stage"] = stage
+    m["stage"] = stage = _resolve_stage(stage, model_path, cnn_path)
     if stage == "cascade":
         m["cnn_fraction"] = round(model.cnn_fraction, 4)
     skipped = m.pop("skipped")

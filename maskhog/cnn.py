@@ -6,6 +6,10 @@ tilted heads). :class:`Cascade` gives both: the SVM decides a face when its
 calibrated confidence reaches a threshold, and only the faces it is unsure of
 go to the CNN.
 
+The CNN sees colour crops (the SVM's HOG and LBP features see gray ones):
+mask colour is a strong cue that gray hides, and with it the CNN transfers
+far better to photos from other sources (``train/measure_cnn.py``).
+
 The CNN file is a plain ONNX graph (made by ``maskhog train-cnn``; PyTorch is
 needed to train, never to predict). Its ``metadata_props`` hold a JSON
 header under the key ``maskhog``: classes, crop rule, input size, the
@@ -144,17 +148,24 @@ class CnnClassifier:
             self._local.net = net
         return net
 
+    @property
+    def crop_specs(self) -> tuple:
+        """The crop rules whose crops :meth:`classify_crops` takes, in order (one here)."""
+        return (self.crop,)
+
     def classify_crops(self, crops) -> np.ndarray:
-        """Class probabilities (softmax), ``(N, len(classes))``, of uint8 crops ``(N, size, size)``."""
+        """Class probabilities (softmax), ``(N, len(classes))``, of uint8 crops made with
+        :attr:`crop`: ``(N, size, size, 3)`` BGR for a colour network, else ``(N, size, size)``."""
         crops = np.asarray(crops)
-        size = self.crop.size
-        if crops.ndim != 3 or crops.shape[1:] != (size, size):
-            raise ValueError(f"expected crops of shape (N, {size}, {size}), got {crops.shape}")
+        shape = (self.crop.size, self.crop.size) + ((3,) if self.crop.color else ())
+        if crops.ndim != len(shape) + 1 or crops.shape[1:] != shape:
+            raise ValueError(f"expected crops of shape (N, {', '.join(map(str, shape))}), got {crops.shape}")
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
         net = self._net()
-        # The graph scales pixels itself: it takes raw 0-255 values.
-        net.setInput(np.ascontiguousarray(crops[:, None], dtype=np.float32), INPUT_NAME)
+        # Channels first; the graph scales pixels itself: it takes raw 0-255 values.
+        blob = crops.transpose(0, 3, 1, 2) if self.crop.color else crops[:, None]
+        net.setInput(np.ascontiguousarray(blob, dtype=np.float32), INPUT_NAME)
         logits = net.forward().reshape(len(crops), -1).astype(np.float64)
         if logits.shape[1] != len(self.classes):
             raise ModelError(f"{self.path}: the network gives {logits.shape[1]} scores per face, "
@@ -170,7 +181,7 @@ class Cascade:
     ----------
     svm : MaskClassifier
     cnn : CnnClassifier
-        Same classes and crop rule as ``svm``.
+        Same classes as ``svm``; it may crop faces its own way (in colour).
     threshold : float, optional
         SVM confidence (its largest calibrated probability) at or above
         which the SVM's verdict stands. Default: the one stored in the CNN's
@@ -185,13 +196,13 @@ class Cascade:
     def __init__(self, svm, cnn: CnnClassifier, threshold: float | None = None):
         if tuple(svm.classes) != tuple(cnn.classes):
             raise ModelError(f"the SVM's classes {svm.classes} differ from the CNN's {cnn.classes}")
-        if svm.crop != cnn.crop:
-            raise ModelError(f"the SVM crops faces as {svm.crop}, the CNN as {cnn.crop}")
         threshold = cnn.cascade_threshold if threshold is None else threshold
         if threshold is None:
             raise ModelError(f"{cnn.path}: its header holds no cascade threshold; pass one")
         self.svm, self.cnn, self.threshold = svm, cnn, float(threshold)
         self.classes, self.crop = svm.classes, svm.crop
+        # Each face is cropped twice: gray for the SVM, the CNN's way (colour) for the CNN.
+        self.crop_specs = (svm.crop, cnn.crop)
         self.calls = self.faces = 0
         self._lock = threading.Lock()
 
@@ -202,17 +213,20 @@ class Cascade:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def classify_crops(self, crops) -> np.ndarray:
-        """Class probabilities: the SVM's where it is sure, else the CNN's."""
-        proba, _ = self.classify_with_stage(crops)
+    def classify_crops(self, svm_crops, cnn_crops) -> np.ndarray:
+        """Class probabilities of the same faces cropped for each stage (:attr:`crop_specs`):
+        the SVM's where it is sure, else the CNN's."""
+        proba, _ = self.classify_with_stage(svm_crops, cnn_crops)
         return proba
 
-    def classify_with_stage(self, crops) -> tuple[np.ndarray, np.ndarray]:
+    def classify_with_stage(self, svm_crops, cnn_crops) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and, per face, which stage decided (``"svm"`` or ``"cnn"``)."""
-        proba = self.svm.classify_crops(crops)
+        proba = self.svm.classify_crops(svm_crops)
+        if len(cnn_crops) != len(proba):
+            raise ValueError(f"{len(proba)} SVM crops but {len(cnn_crops)} CNN crops")
         unsure = proba.max(axis=1) < self.threshold
         if unsure.any():
-            proba[unsure] = self.cnn.classify_crops(np.asarray(crops)[unsure])
+            proba[unsure] = self.cnn.classify_crops(np.asarray(cnn_crops)[unsure])
         with self._lock:
             self.calls += int(unsure.sum())
             self.faces += len(proba)
@@ -270,7 +284,8 @@ def _read(path: Path) -> tuple[bytes, dict]:
         if info.get("format_version", 0) > FORMAT_VERSION:
             raise ModelError(f"{path}: made by a newer maskhog (format version "
                              f"{info['format_version']}); upgrade maskhog")
-        classes, crop, size = info["classes"], CropSpec.from_dict(info["crop"]), int(info["input"]["size"])
+        classes, crop = info["classes"], CropSpec.from_dict(info["crop"])
+        size, channels = int(info["input"]["size"]), int(info["input"].get("channels", 1))
     except (ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, ModelError):
             raise
@@ -280,14 +295,15 @@ def _read(path: Path) -> tuple[bytes, dict]:
                          "(edited or damaged after training)")
     if not classes or any(c not in CLASSES for c in classes):
         raise ModelError(f"{path}: unknown classes {classes}")
-    if size != crop.size:
-        raise ModelError(f"{path}: header input size {size} differs from its crop size {crop.size}")
+    if size != crop.size or channels != (3 if crop.color else 1):
+        raise ModelError(f"{path}: header input {channels}x{size}x{size} does not fit its crop rule {crop}")
     inputs = [i for i in model.graph.input if i.name == INPUT_NAME]
     if not inputs:
         raise ModelError(f"{path}: the graph has no input named {INPUT_NAME!r}")
     dims = [d.dim_value if d.HasField("dim_value") else None
             for d in inputs[0].type.tensor_type.shape.dim]
-    if len(dims) != 4 or dims[1:] != [1, size, size]:
+    if len(dims) != 4 or dims[1:] != [channels, size, size]:
         shown = "x".join("N" if d is None else str(d) for d in dims)
-        raise ModelError(f"{path}: the graph takes input {shown}, its header says Nx1x{size}x{size}")
+        raise ModelError(f"{path}: the graph takes input {shown}, its header says "
+                         f"Nx{channels}x{size}x{size}")
     return data, info

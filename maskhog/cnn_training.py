@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def require_torch():
 
 
 def build_network(n_classes: int, widths=WIDTHS, channels: int = 1):
-    """A small CNN for gray face crops (about 117k weights for 3 classes).
+    """A small CNN for face crops, colour or gray (about 117k weights).
 
     A 3x3 stride-2 stem, then depthwise-separable blocks (a 3x3 filter per
     channel, then a 1x1 mix of channels, as in MobileNet), three of them
@@ -113,6 +114,13 @@ def _perturb(x, gen, lowres: float = 0.3):
     return x.clamp(0, 255)
 
 
+def _nchw(crops) -> np.ndarray:
+    """Crops as float32 ``(N, C, H, W)``: gray ``(N, H, W)`` or BGR ``(N, H, W, 3)`` uint8 in."""
+    crops = np.asarray(crops)
+    blob = crops.transpose(0, 3, 1, 2) if crops.ndim == 4 else crops[:, None]
+    return np.ascontiguousarray(blob, dtype=np.float32)
+
+
 def _predict_logits(net, crops, batch: int = 512):
     torch = require_torch()
     net.eval()
@@ -120,7 +128,7 @@ def _predict_logits(net, crops, batch: int = 512):
     out = []
     with torch.no_grad():
         for i in range(0, len(crops), batch):
-            x = torch.from_numpy(np.ascontiguousarray(crops[i:i + batch, None], dtype=np.float32))
+            x = torch.from_numpy(_nchw(crops[i:i + batch]))
             out.append(net(x.to(device)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -168,8 +176,8 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
     weights = torch.tensor(len(y_tr) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
 
-    net = build_network(len(classes), widths).to(device)
-    X = torch.from_numpy(np.ascontiguousarray(train_crops[:, None], dtype=np.float32)).to(device)
+    X = torch.from_numpy(_nchw(train_crops)).to(device)
+    net = build_network(len(classes), widths, channels=X.shape[1]).to(device)
     Y = torch.from_numpy(y_tr).to(device)
     steps = max(1, (len(Y) + batch - 1) // batch)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
@@ -241,7 +249,7 @@ def choose_threshold(svm_proba, cnn_proba, y_true, classes, *, max_cnn_fraction:
                 f"at most {max_cnn_fraction:.0%} of faces to the CNN"}
 
 
-def export_onnx(net, path, header: dict, size: int) -> None:
+def export_onnx(net, path, header: dict, size: int, channels: int = 1) -> None:
     """Write ``net`` as an ONNX graph (any batch size) with ``header`` in its metadata."""
     import io
 
@@ -254,7 +262,7 @@ def export_onnx(net, path, header: dict, size: int) -> None:
         # The TorchScript exporter is deprecated but needs no extra packages and
         # writes plain opset-13 graphs that OpenCV 4.x reads.
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (torch.zeros(1, 1, size, size),), buf, dynamo=False, opset_version=13,
+        torch.onnx.export(net, (torch.zeros(1, channels, size, size),), buf, dynamo=False, opset_version=13,
                           input_names=[INPUT_NAME], output_names=["logits"],
                           dynamic_axes={INPUT_NAME: {0: "n"}, "logits": {0: "n"}})
     model = onnx.load_model_from_string(buf.getvalue())
@@ -262,7 +270,7 @@ def export_onnx(net, path, header: dict, size: int) -> None:
     save_onnx(model, path, header)
 
 
-def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
+def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool = True,
               epochs: int = 30, batch: int = 128, threads: int | None = None,
               max_cnn_fraction: float = 0.3, progress_factory=None, log_fn=print) -> tuple[object, dict]:
     """Train the CNN on data folders, pick the cascade threshold, save the ONNX file.
@@ -276,8 +284,10 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
         The ONNX file to write.
     svm : MaskClassifier or path, optional
         The SVM of the cascade (default: the shipped one). Its classes must
-        be those of this data; its crop rule, and its way of finding the
-        faces of class-folder images, are the CNN's too.
+        be those of this data; its crop rule (in colour if ``color``), and
+        its way of finding the faces of class-folder images, are the CNN's too.
+    color : bool
+        Colour crops (default), else gray ones as the SVM's.
     augment : Augment, optional
         Default: ``Augment()``, as ``maskhog train``.
     epochs, batch, threads, max_cnn_fraction
@@ -299,7 +309,7 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
     start = time.time()
     if not isinstance(svm, MaskClassifier):
         svm = MaskClassifier.load(svm or default_model_path())
-    spec = svm.crop
+    spec = replace(svm.crop, color=color, clahe=svm.crop.clahe and not color)
     detector = None
     if svm.info.get("training", {}).get("detector"):
         from .detect import make_detector
@@ -314,8 +324,8 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
         raise ValueError(f"the data's classes {classes} differ from the SVM's {list(svm.classes)}: "
                          "train the CNN on the SVM's data (or pass --svm)")
     parts = {}
-    for name, idx, aug in zip(("train", "validation", "test"),
-                              group_split(data, (0.7, 0.15, 0.15), seed=seed), (augment, None, None)):
+    splits = group_split(data, (0.7, 0.15, 0.15), seed=seed)
+    for name, idx, aug in zip(("train", "validation", "test"), splits, (augment, None, None)):
         subset = data.subset(idx)
         if progress_factory:
             with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
@@ -325,13 +335,15 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
             parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed)
         log_fn(f"{name}: {parts[name].summary()}")
     tr, va, te = parts["train"], parts["validation"], parts["test"]
+    # The SVM's own (gray) crops of the same held-out faces, for the cascade.
+    svm_va, svm_te = (face_crops(data.subset(idx), svm.crop, detector=detector) for idx in splits[1:])
     net, record = fit_network(tr.crops, tr.labels, va.crops, va.labels, classes, epochs=epochs,
                               batch=batch, seed=seed, threads=threads, log_fn=log_fn)
     cnn_val = _softmax(_predict_logits(net, va.crops))
     cnn_test = _softmax(_predict_logits(net, te.crops))
-    cascade = choose_threshold(svm.classify_crops(va.crops), cnn_val, va.labels, classes,
+    cascade = choose_threshold(svm.classify_crops(svm_va.crops), cnn_val, va.labels, classes,
                                max_cnn_fraction=max_cnn_fraction)
-    svm_test = svm.classify_crops(te.crops)
+    svm_test = svm.classify_crops(svm_te.crops)
     unsure = svm_test.max(axis=1) < cascade["threshold"]
     cascade["test"] = {"cnn_fraction": round(float(unsure.mean()), 4),
                        **_brief(classification_metrics(te.labels, np.where(unsure[:, None], cnn_test,
@@ -349,10 +361,11 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0,
         "svm_test_metrics": _brief(classification_metrics(te.labels, svm_test, classes)),
         "seconds": round(time.time() - start, 1),
     }
-    header = {"classes": classes, "crop": spec.to_dict(), "input": {"size": spec.size, "channels": 1},
+    channels = 3 if spec.color else 1
+    header = {"classes": classes, "crop": spec.to_dict(), "input": {"size": spec.size, "channels": channels},
               "cascade": {**cascade, "svm_coef_sha256": _sha256(svm.coef)},
               "training": report, "versions": {"maskhog": __version__, "torch": torch.__version__}}
-    export_onnx(net, out, header, spec.size)
+    export_onnx(net, out, header, spec.size, channels)
     log_fn(f"wrote {out}")
     return CnnClassifier(out, backend="cpu"), {**report, "cascade": cascade}
 

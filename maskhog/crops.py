@@ -6,9 +6,10 @@ faces the same way. The rule's settings travel inside every model file.
 
 The rule: take the square around the box's centre whose side is the box's
 longer side, grow it by ``margin`` on every side, repeat the border pixels
-where the square leaves the image, convert to gray, resize to ``size`` x
-``size`` (area-averaging when shrinking, so small details do not alias)
-and, if ``clahe`` is set, even out the lighting with CLAHE.
+where the square leaves the image, convert to gray (unless ``color`` is set:
+the CNN stage sees BGR colour), resize to ``size`` x ``size``
+(area-averaging when shrinking, so small details do not alias) and, if
+``clahe`` is set, even out the lighting with CLAHE (gray crops only).
 
 The defaults (no margin, no CLAHE) scored best on held-out scene photos
 (train/measure.py: macro F1 0.61 against 0.58 with a 10% margin and CLAHE);
@@ -37,18 +38,23 @@ class CropSpec:
         Fraction of the square's side added on each side.
     clahe : bool
         Apply contrast-limited adaptive histogram equalisation to the crop.
+    color : bool
+        Keep BGR colour: crops are ``(size, size, 3)`` (the CNN stage);
+        otherwise gray ``(size, size)`` (the HOG + LBP features).
     """
 
     size: int = 64
     margin: float = 0.0
     clahe: bool = False
+    color: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CropSpec":
-        return cls(size=int(d["size"]), margin=float(d["margin"]), clahe=bool(d["clahe"]))
+        return cls(size=int(d["size"]), margin=float(d["margin"]), clahe=bool(d["clahe"]),
+                   color=bool(d.get("color", False)))
 
 
 def square_box(box, margin: float) -> tuple[float, float, float]:
@@ -70,14 +76,17 @@ def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndar
 
     Returns
     -------
-    (N, size, size) uint8 ndarray
+    (N, size, size) uint8 ndarray, or (N, size, size, 3) with ``spec.color``
     """
     import cv2
 
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    h, w = gray.shape
-    out = np.empty((len(boxes), spec.size, spec.size), np.uint8)
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)) if spec.clahe else None
+    if spec.color:   # a gray image gives gray-looking colour crops
+        gray = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    else:
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape[:2]
+    out = np.empty((len(boxes), spec.size, spec.size) + ((3,) if spec.color else ()), np.uint8)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)) if spec.clahe and not spec.color else None
     for i, box in enumerate(boxes):
         cx, cy, side = square_box(box, spec.margin)
         side = max(side, 2.0)
@@ -86,7 +95,7 @@ def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndar
         # Cut what lies inside the image, then repeat its border for the rest.
         ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x0 + n, w), min(y0 + n, h)
         if ix1 <= ix0 or iy1 <= iy0:   # the box lies wholly outside the image
-            region = np.full((n, n), int(gray.mean()), np.uint8)
+            region = np.full((n, n) + gray.shape[2:], int(gray.mean()), np.uint8)
         else:
             region = cv2.copyMakeBorder(gray[iy0:iy1, ix0:ix1], iy0 - y0, y0 + n - iy1,
                                         ix0 - x0, x0 + n - ix1, cv2.BORDER_REPLICATE)

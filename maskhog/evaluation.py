@@ -58,7 +58,7 @@ def classification_metrics(y_true, proba: np.ndarray, classes) -> dict:
 def evaluate(model, roots, *, detector=None, min_face: int = 0, progress_factory=None) -> dict:
     """Classify every labelled face of ``roots`` and measure.
 
-    Faces are cropped with the model's own crop rule. ``min_face`` drops
+    Faces are cropped with the model's own crop rules. ``min_face`` drops
     annotated faces whose shorter side is smaller (in pixels).
 
     Returns
@@ -74,12 +74,16 @@ def evaluate(model, roots, *, detector=None, min_face: int = 0, progress_factory
                         if s.box is None or min(s.box[2] - s.box[0], s.box[3] - s.box[1]) >= min_face]
     start = time.time()
     n_images = len({s.path for s in data.samples})
-    if progress_factory:
-        with progress_factory(n_images, "evaluating") as bar:
-            faces = face_crops(data, model.crop, detector=detector, progress=bar.update)
-    else:
-        faces = face_crops(data, model.crop, detector=detector)
-    proba = model.classify_crops(faces.crops)
+    specs = model.crop_specs   # the cascade crops each face twice: gray and colour
+    every = []
+    for spec in specs:
+        if progress_factory:
+            with progress_factory(n_images, "evaluating") as bar:
+                every.append(face_crops(data, spec, detector=detector, progress=bar.update))
+        else:
+            every.append(face_crops(data, spec, detector=detector))
+    faces = every[0]
+    proba = model.classify_crops(*(f.crops for f in every))
     metrics = classification_metrics(faces.labels, proba, model.classes)
     metrics["seconds"] = round(time.time() - start, 2)
     metrics["faces_by_origin"] = faces.summary()["by_origin"]
@@ -161,7 +165,8 @@ def _contact_sheet(result: dict, path: Path, n: int = 24) -> None:
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), wrong):
-        ax.imshow(result["crops"][i], cmap="gray", vmin=0, vmax=255)
+        crop = result["crops"][i]
+        ax.imshow(crop[:, :, ::-1] if crop.ndim == 3 else crop, cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"true {labels[i]}\nsaid {pred[i]} {proba[i].max():.2f}", fontsize=7)
     if not len(wrong):
         axes[0, 0].text(0, 0.5, "no errors", fontsize=14)

@@ -111,6 +111,11 @@ class MaskClassifier:
         return self.predict_proba(hog_lbp_features(crops, **self.features))
 
     @property
+    def crop_specs(self) -> tuple:
+        """The crop rules whose crops :meth:`classify_crops` takes, in order (one here)."""
+        return (self.crop,)
+
+    @property
     def n_features(self) -> int:
         return self.coef.shape[1]
 
@@ -196,6 +201,8 @@ class MaskClassifier:
                 raise ValueError(f"{name} must have shape ({k},)")
         if not all(np.isfinite(getattr(self, n)).all() for n in _ARRAYS):
             raise ValueError("model arrays contain NaN or infinite values")
+        if self.crop.color:
+            raise ValueError("HOG + LBP features need gray crops, the crop rule asks for colour")
         size = self.crop.size
         d = hog_lbp_features(np.zeros((size, size), np.uint8), **self.features).size
         if d != self.coef.shape[1]:

@@ -48,7 +48,7 @@ class MaskDetector:
     detector : Detector, optional
         Default: maskhog's own detector, which finds masked faces too.
     model : MaskClassifier, CnnClassifier, Cascade or path, optional
-        Anything with ``classes``, ``crop`` and ``classify_crops``; a path
+        Anything with ``classes``, ``crop_specs`` and ``classify_crops``; a path
         loads a linear model. Default: the linear model shipped with maskhog
         (:func:`maskhog.cnn.make_classifier` builds the other stages).
     min_face : int
@@ -98,11 +98,12 @@ class MaskDetector:
         """Verdicts for given face boxes of a BGR image (no detection)."""
         if not len(boxes):
             return []
-        crops = crop_faces(image, boxes, self.model.crop)
+        # One crop per rule the classifier asks for (the cascade: gray for the SVM, colour for the CNN).
+        crops = [crop_faces(image, boxes, spec) for spec in self.model.crop_specs]
         if hasattr(self.model, "classify_with_stage"):   # the cascade says which stage decided
-            proba, stages = self.model.classify_with_stage(crops)
+            proba, stages = self.model.classify_with_stage(*crops)
         else:
-            proba = self.model.classify_crops(crops)
+            proba = self.model.classify_crops(*crops)
             stages = [getattr(self.model, "stage", "svm")] * len(boxes)
         scores = detector_scores if detector_scores is not None else [1.0] * len(boxes)
         classes = self.model.classes

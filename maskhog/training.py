@@ -127,21 +127,24 @@ def _crop_chunk(items, spec, detector, augment, copies, rng, max_pixels) -> dict
     out = {"crops": [], "labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
     for path, samples in items:
         try:
-            gray = to_gray(read_image(path, max_pixels=max_pixels))
+            image = read_image(path, max_pixels=max_pixels)
         except ImageError as exc:
             out["skipped"].append(str(exc))
             continue
+        gray = to_gray(image)
+        source = image if spec.color else gray
         for s in samples:
             box, how = (s.box, "box") if s.box is not None else whole_or_detected(gray, detector)
             n = copies.get(s.label, 0)
-            out["crops"].append(crop_faces(gray, [box], spec))
+            out["crops"].append(crop_faces(source, [box], spec))
             if n:
-                out["crops"].append(augmented_crops(gray, box, spec, augment, rng, n))
+                out["crops"].append(augmented_crops(source, box, spec, augment, rng, n))
             out["labels"] += [s.label] * (1 + n)
             out["groups"] += [s.group] * (1 + n)
             out["origin"] += [how] + ["augmented"] * n
             out["sources"].append((path, tuple(int(v) for v in box)))
-    out["crops"] = np.concatenate(out["crops"]) if out["crops"] else np.zeros((0, spec.size, spec.size), np.uint8)
+    empty = np.zeros((0, spec.size, spec.size) + ((3,) if spec.color else ()), np.uint8)
+    out["crops"] = np.concatenate(out["crops"]) if out["crops"] else empty
     return out
 
 

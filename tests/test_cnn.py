@@ -17,26 +17,27 @@ from maskhog.model import MaskClassifier, ModelError, default_model_path
 CLASSES3 = ["with_mask", "without_mask", "incorrect_mask"]
 
 
-def tiny_graph(size=64, n_out=3, input_name="crops"):
-    """A real ONNX network: mean of each quarter of the crop, then a linear layer."""
+def tiny_graph(size=64, n_out=3, input_name="crops", channels=1):
+    """A real ONNX network: mean of each quarter of each channel, then a linear layer."""
     rng = np.random.default_rng(0)
-    w = rng.normal(size=(n_out, 4)).astype(np.float32) / 64
+    w = rng.normal(size=(n_out, 4 * channels)).astype(np.float32) / 64
     b = np.zeros(n_out, np.float32)
     nodes = [helper.make_node("AveragePool", [input_name], ["pooled"], kernel_shape=[size // 2] * 2,
                               strides=[size // 2] * 2),
              helper.make_node("Flatten", ["pooled"], ["flat"]),
              helper.make_node("Gemm", ["flat", "w", "b"], ["logits"], transB=1)]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["n", 1, size, size])],
+        nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT,
+                                                      ["n", channels, size, size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", n_out])],
         [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
          helper.make_tensor("b", TensorProto.FLOAT, b.shape, b)])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), w, b
 
 
-def header(size=64, classes=CLASSES3, threshold=0.8):
-    return {"classes": classes, "crop": CropSpec(size=size).to_dict(),
-            "input": {"size": size, "channels": 1}, "cascade": {"threshold": threshold}}
+def header(size=64, classes=CLASSES3, threshold=0.8, color=False):
+    return {"classes": classes, "crop": CropSpec(size=size, color=color).to_dict(),
+            "input": {"size": size, "channels": 3 if color else 1}, "cascade": {"threshold": threshold}}
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,46 @@ def test_tiny_network_runs_in_opencv_as_defined(tiny_cnn, crops64):
     assert cnn.classify_crops(np.zeros((0, 64, 64), np.uint8)).shape == (0, 3)
     with pytest.raises(ValueError, match=r"\(N, 64, 64\)"):
         cnn.classify_crops(np.zeros((2, 48, 48), np.uint8))
+
+
+def test_colour_network_takes_bgr_crops_channels_first(tmp_path, photos):
+    from maskhog.crops import crop_faces
+    from skimage import data
+
+    model, w, b = tiny_graph(channels=3)
+    save_onnx(model, tmp_path / "colour.onnx", header(color=True))
+    cnn = CnnClassifier(tmp_path / "colour.onnx", backend="cpu")
+    assert cnn.crop.color and cnn.crop_specs == (cnn.crop,)
+    bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    crops = crop_faces(bgr, [(170, 70, 270, 170), (0, 0, 200, 200)], cnn.crop)
+    assert crops.shape == (2, 64, 64, 3)
+    means = crops.transpose(0, 3, 1, 2).reshape(2, 3, 2, 32, 2, 32).mean(axis=(3, 5)).reshape(2, 12)
+    logits = means @ w.T + b
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(cnn.classify_crops(crops), expected, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\(N, 64, 64, 3\)"):
+        cnn.classify_crops(crops[:, :, :, 0])
+    # A colour header on a gray graph is refused.
+    model, _, _ = tiny_graph(channels=1)
+    save_onnx(model, tmp_path / "mixed.onnx", header(color=True))
+    with pytest.raises(ModelError, match="input Nx1x64x64, its header says Nx3x64x64"):
+        CnnClassifier(tmp_path / "mixed.onnx")
+
+
+def test_cascade_crops_each_face_for_each_stage(tmp_path):
+    from skimage import data
+
+    from maskhog.pipeline import MaskDetector
+
+    model, _, _ = tiny_graph(channels=3)
+    save_onnx(model, tmp_path / "colour.onnx", header(color=True, threshold=1.01))  # CNN always
+    svm = MaskClassifier.load(default_model_path())
+    cascade = Cascade(svm, CnnClassifier(tmp_path / "colour.onnx"))
+    assert [s.color for s in cascade.crop_specs] == [False, True]
+    faces = MaskDetector(model=cascade).detect(data.astronaut(), rgb=True)
+    assert len(faces) == 1 and faces[0].stage == "cnn" and cascade.calls == 1
+    with pytest.raises(ValueError, match="1 SVM crops but 2 CNN crops"):
+        cascade.classify_crops(np.zeros((1, 64, 64), np.uint8), np.zeros((2, 64, 64, 3), np.uint8))
 
 
 def test_auto_backend_names_what_runs():
@@ -172,7 +213,7 @@ def test_cascade_sends_only_unsure_faces_to_the_cnn(tiny_cnn, crops64):
     p_svm, p_cnn = svm.classify_crops(crops), cnn.classify_crops(crops)
     threshold = float(np.median(p_svm.max(axis=1)))
     cascade = Cascade(svm, cnn, threshold)
-    proba, stages = cascade.classify_with_stage(crops)
+    proba, stages = cascade.classify_with_stage(crops, crops)
     unsure = p_svm.max(axis=1) < threshold
     assert 0 < unsure.sum() < len(crops)
     np.testing.assert_allclose(proba[unsure], p_cnn[unsure], atol=1e-6)
@@ -220,7 +261,8 @@ def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
     path = default_cnn_path()
     assert path.stat().st_size <= 2_000_000
     cnn = CnnClassifier(path)
-    assert cnn.crop == MaskClassifier.load(default_model_path()).crop
+    svm_crop = MaskClassifier.load(default_model_path()).crop
+    assert cnn.crop.color and cnn.crop.size == svm_crop.size and cnn.crop.margin == svm_crop.margin
     assert cnn.cascade_threshold is not None
     detector = MaskDetector(model=cnn)
     (bare, masked) = ([f.label for f in detector.detect(image)] for _, image in _demo_images())
@@ -245,6 +287,19 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
     assert cnn.classes == ("with_mask", "without_mask") and cnn.crop.size == 32
     assert report["test_metrics"]["accuracy"] > 0.85   # bricks against grass is easy
     assert 0 <= report["cascade"]["validation"]["cnn_fraction"] <= 0.3
+    # The same through the command line, in gray this time.
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    svm.save(tmp_path / "tex.npz")
+    result = CliRunner().invoke(main, ["train-cnn", str(texture_folders), "--svm", str(tmp_path / "tex.npz"),
+                                       "--out", str(tmp_path / "cli.onnx"), "--epochs", "1",
+                                       "--threads", "1", "--gray"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["classes"] == ["with_mask", "without_mask"] and "cascade_threshold" in summary
+    assert not CnnClassifier(tmp_path / "cli.onnx").crop.color
     # OpenCV's answer on the exported graph equals PyTorch's on the trained net.
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)

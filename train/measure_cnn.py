@@ -32,6 +32,7 @@ def main():
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gray", action="store_true", help="Train the CNN on gray crops, as the SVM.")
     parser.add_argument("--out", type=Path, default=HERE / "measurements_cnn.json")
     args = parser.parse_args()
     start = time.time()
@@ -39,18 +40,22 @@ def main():
     svm, _ = train(faces, spec=SETTINGS["crop"], augment=SETTINGS["augment"], seed=SETTINGS["seed"])
     with tempfile.TemporaryDirectory() as tmp:
         cnn, report = train_cnn(faces, out=Path(tmp) / "cnn.onnx", svm=svm, augment=SETTINGS["augment"],
-                                seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads)
+                                seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads,
+                                color=not args.gray)
         size = (Path(tmp) / "cnn.onnx").stat().st_size
-    scenes = face_crops(load_dataset(args.data / "scenes"), svm.crop)
-    boxes = np.array([box for _, box in scenes.sources])
+    scenes = load_dataset(args.data / "scenes")
+    gray, colour = (face_crops(scenes, spec) for spec in (svm.crop, cnn.crop))
+    boxes = np.array([box for _, box in gray.sources])
     short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    keep = (short >= 24) & np.isin(scenes.labels, svm.classes)
-    crops, y = scenes.crops[keep], scenes.labels[keep]
+    keep = (short >= 24) & np.isin(gray.labels, svm.classes)
+    y = gray.labels[keep]
     cascade = Cascade(svm, cnn)
     out = {"trained_on": "faces", "tested_on": "scenes boxes >= 24 px, with_mask / without_mask",
-           "onnx_bytes": size, "cnn_validation": report["fit"], "cascade_choice": report["cascade"]}
+           "cnn_crop": cnn.crop.to_dict(), "onnx_bytes": size, "cnn_validation": report["fit"],
+           "cascade_choice": report["cascade"]}
     for name, model in (("svm", svm), ("cnn", cnn), ("cascade", cascade)):
-        m = classification_metrics(y, model.classify_crops(crops), svm.classes)
+        crops = [{svm.crop: gray, cnn.crop: colour}[spec].crops[keep] for spec in model.crop_specs]
+        m = classification_metrics(y, model.classify_crops(*crops), svm.classes)
         out[name] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "per_class")}
         print(f"{name}: accuracy {m['accuracy']:.4f}, balanced {m['balanced_accuracy']:.4f}", flush=True)
     out["cascade"]["cnn_fraction"] = round(cascade.cnn_fraction, 4)
