@@ -351,6 +351,13 @@ def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
     assert m["stage"] == "cascade" and m["n"] == 2 and 0 <= m["cnn_fraction"] <= 1
     assert m["per_class"]["without_mask"]["recall"] == 1.0
     assert m["confusion"]["matrix"][0][1] == 0        # the masked face is not called unmasked
+    # The CNN alone, with the report's plots drawn from its colour crops.
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "cnn",
+                                       "--report", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    m = json.loads(result.stdout)
+    assert m["stage"] == "cnn" and m["n"] == 2 and "cnn_fraction" not in m
+    assert (tmp_path / "report" / "metrics.json").exists() and list((tmp_path / "report").glob("*.png"))
 
 
 def test_cli_train_cnn_says_how_to_get_torch(texture_folders, tmp_path, monkeypatch):

@@ -108,3 +108,26 @@ def test_haar_detector_finds_a_real_face_at_any_upsampling(photos):
         x1, y1, x2, y2 = faces[0].box                    # the best is her face
         assert 160 < x1 < 190 and 55 < y1 < 90 and 80 < x2 - x1 < 120
     assert make_detector("haar").detect(np.zeros((1, 1), np.uint8)) == []
+
+
+def test_colour_crops_follow_the_same_rule_as_gray_ones():
+    import cv2
+    from skimage import data
+
+    from maskhog.augment import Augment, augmented_crops
+    from maskhog.crops import CropSpec, crop_faces
+
+    bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    boxes = [(170, 70, 270, 170), (-30, -30, 60, 60), (500, 500, 530, 520)]   # in, across a corner, tiny
+    gray, colour = crop_faces(bgr, boxes, CropSpec()), crop_faces(bgr, boxes, CropSpec(color=True))
+    assert gray.shape == (3, 64, 64) and colour.shape == (3, 64, 64, 3)
+    # The same square, cut and resized the same way: only the gray conversion moves.
+    regrayed = np.stack([cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) for c in colour])
+    assert np.abs(regrayed.astype(int) - gray).max() <= 2
+    assert CropSpec.from_dict(CropSpec(color=True).to_dict()).color
+    assert not CropSpec.from_dict({"size": 64, "margin": 0, "clahe": False}).color   # older files
+    # A gray image asked for colour crops gives three equal channels.
+    g = crop_faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), boxes[:1], CropSpec(color=True))
+    assert g.shape == (1, 64, 64, 3) and (g[..., 0] == g[..., 2]).all()
+    copies = augmented_crops(bgr, boxes[0], CropSpec(color=True), Augment(), np.random.default_rng(0), 4)
+    assert copies.shape == (4, 64, 64, 3) and copies.std() > 10

@@ -110,3 +110,14 @@ def test_training_skips_bad_files_and_counts_them(texture_folders, tmp_path):
                           log_fn=lambda m: None)
     assert report["data"]["skipped"] == 3
     assert report["test_metrics"]["accuracy"] >= 0.9
+
+
+def test_linear_model_refuses_a_colour_crop_rule():
+    from dataclasses import replace
+
+    from maskhog.model import MaskClassifier, default_model_path
+
+    m = MaskClassifier.load(default_model_path())
+    with pytest.raises(ValueError, match="need gray crops"):
+        MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b,
+                       crop=replace(m.crop, color=True), features=m.features)
