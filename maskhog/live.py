@@ -8,8 +8,10 @@ the camera:
   ``realtime``) it keeps only the newest frame, so a slow loop drops frames
   instead of falling behind; a file is otherwise read frame by frame;
 * faces are detected every ``detect_every`` frames on a frame shrunk by
-  ``scale``; between detections dlib's correlation tracker follows each
-  person, so each keeps an identity (a *track*);
+  ``scale``; between detections the boxes hold still (or, with
+  ``tracker="correlation"``, dlib's correlation tracker follows each person,
+  at about 4 ms per person per frame), and each person keeps an identity (a
+  *track*) by overlap with their next detection;
 * each track's verdicts are smoothed: its label changes only once a new label
   wins ``k`` of its last ``m`` verdicts, so a label does not flicker.
 
@@ -44,6 +46,10 @@ class LiveConfig:
     realtime: bool = False     # pace a video file at its own rate, newest frame only
     lost_after: int = 2        # detections a track may miss before it ends
     stats_every: float = 5.0   # seconds between stats records (0: none)
+    # "none": hold boxes still between detections (benchmarks/bench_live.py: 2.3x the frames
+    # per second of "correlation", dlib's tracker, at the same accuracy); "correlation": follow
+    # each face, for people who move far between detections.
+    tracker: str = "none"
 
 
 @dataclass
@@ -192,6 +198,11 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
     import cv2
     import dlib
 
+    if config.tracker not in ("correlation", "none"):
+        raise ValueError(f"unknown tracker {config.tracker!r}: use correlation or none")
+    # Without a tracker, boxes hold still between detections and people keep their
+    # identity by overlap from one detection to the next: the cheapest mode.
+    follow = config.tracker == "correlation"
     frames, live, fps = open_source(source)
     capture = _Capture(frames, latest=live or config.realtime, fps=fps if config.realtime else 0.0)
     capture.start()
@@ -227,8 +238,9 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                 for r in results:
                     tid = _match(tracks, r.box, unmatched)
                     if tid is None:
-                        tracker = dlib.correlation_tracker()
-                        tracker.start_track(frame, dlib.rectangle(*r.box))
+                        tracker = dlib.correlation_tracker() if follow else None
+                        if follow:
+                            tracker.start_track(frame, dlib.rectangle(*r.box))
                         t = tracks[next_id] = Track(next_id, r.box, tracker)
                         next_id += 1
                         t.vote(r.label, r.score, config.smooth_k, config.smooth_m)
@@ -237,14 +249,15 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                         t = tracks[tid]
                         unmatched.discard(tid)
                         t.box, t.missed = r.box, 0
-                        t.tracker.start_track(frame, dlib.rectangle(*r.box))
+                        if follow:
+                            t.tracker.start_track(frame, dlib.rectangle(*r.box))
                         if t.vote(r.label, r.score, config.smooth_k, config.smooth_m):
                             emit("changed", t, index)
                 for tid in unmatched:
                     tracks[tid].missed += 1
                     if tracks[tid].missed > config.lost_after:
                         emit("left", tracks.pop(tid), index)
-            else:
+            elif follow:
                 for t in tracks.values():   # follow each person between detections
                     t.tracker.update(frame)
                     p = t.tracker.get_position()

@@ -39,7 +39,7 @@ def test_live_headless_reports_people_coming_and_going(clip):
 
 def test_live_with_the_cascade_and_the_low_power_knobs(clip):
     result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--detect-every", "2",
-                                       "--stage", "cascade", "--threads", "1"])
+                                       "--stage", "cascade", "--threads", "1", "--tracker", "correlation"])
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(e["event"], e["label"]) for e in events] == [
