@@ -34,6 +34,7 @@ class Face:
 
 class Detector(Protocol):
     name: str
+    smallest_face: float   # about the smallest face box it finds, in pixels of the image given
 
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in a BGR or gray uint8 image, best first."""
@@ -83,6 +84,7 @@ class DlibFrontal(_PerThread):
     def __init__(self, upsample: int = 1, threshold: float = 0.0):
         self.name = "dlib"
         self.upsample = int(upsample)
+        self.smallest_face = 80 / 2 ** self.upsample   # its window, in pixels of the image given
         self.threshold = float(threshold)
         self._local = threading.local()
 
@@ -118,6 +120,7 @@ class MaskHog(_PerThread):
     def __init__(self, upsample: int = 0, threshold: float = -0.175):
         self.name = "maskhog"
         self.upsample = int(upsample)
+        self.smallest_face = 41 / 2 ** self.upsample   # a 48-px window holds a 41-px face box
         self.threshold = float(threshold)
         self._local = threading.local()
 
@@ -154,6 +157,7 @@ class HaarFrontal(_PerThread):
     def __init__(self, upsample: int = 0, scale_factor: float = 1.1, min_neighbors: int = 5):
         self.name = "haar"
         self.upsample = int(upsample)
+        self.smallest_face = 24 / 2 ** self.upsample   # the cascade's 24-px window
         self.scale_factor = float(scale_factor)
         self.min_neighbors = int(min_neighbors)
         self._local = threading.local()

@@ -195,7 +195,6 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
     stats with ``fps``, ``latency_ms_p50``, ``latency_ms_p95`` (capture to
     verdict), ``rss_mb`` (peak resident memory) and per-stage milliseconds.
     """
-    import cv2
     import dlib
 
     if config.tracker not in ("correlation", "none"):
@@ -225,11 +224,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
             index, t_cap, frame = item
             t0 = time.perf_counter()
             if processed % config.detect_every == 0:
-                small = cv2.resize(frame, None, fx=config.scale, fy=config.scale,
-                                   interpolation=cv2.INTER_AREA) if config.scale != 1 else frame
-                faces = mask_detector.detector.detect(small)
-                boxes = [b for b in (tuple(v / config.scale for v in f.box) for f in faces)
-                         if mask_detector.big_enough(b)]
+                boxes = [f.box for f in mask_detector.find_faces(frame, config.scale)]
                 t1 = time.perf_counter()
                 stage["detect"] += t1 - t0
                 results = mask_detector.classify(frame, boxes)

@@ -52,8 +52,11 @@ class MaskDetector:
         loads a linear model. Default: the linear model shipped with maskhog
         (:func:`maskhog.cnn.make_classifier` builds the other stages).
     min_face : int
-        Ignore faces whose box is smaller than this many pixels across (its
-        shorter side): too small to judge, and skipping them saves time.
+        The smallest faces wanted, in pixels across (a box's shorter side).
+        Smaller ones are ignored, and the image is searched at the scale
+        that makes such a face the detector's smallest: enlarged when
+        ``min_face`` is below it (24-px faces cost more), shrunk when above
+        (only large faces: faster). 0 searches the image as it is.
 
     Examples
     --------
@@ -79,6 +82,28 @@ class MaskDetector:
         """Whether a face box reaches ``min_face`` pixels on its shorter side."""
         return min(box[2] - box[0], box[3] - box[1]) >= self.min_face
 
+    def search_scale(self) -> float:
+        """How much to resize images so that a ``min_face`` face is the detector's smallest."""
+        smallest = getattr(self.detector, "smallest_face", None)
+        if not self.min_face or not smallest:
+            return 1.0
+        return float(np.clip(smallest / self.min_face, 1 / 8, 4.0))
+
+    def find_faces(self, image: np.ndarray, scale: float = 1.0) -> list:
+        """Faces (:class:`maskhog.detect.Face`) of at least ``min_face`` pixels, in ``image``'s
+        pixels; the image is searched resized by ``scale`` times :meth:`search_scale`."""
+        import cv2
+
+        from .detect import Face
+
+        f = scale * self.search_scale()
+        if f != 1.0:
+            image = cv2.resize(image, None, fx=f, fy=f,
+                               interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+        faces = (Face(tuple(int(round(v / f)) for v in face.box), face.score)
+                 for face in self.detector.detect(image))
+        return [face for face in faces if self.big_enough(face.box)]
+
     def detect(self, image: np.ndarray, *, rgb: bool = False) -> list[FaceResult]:
         """Faces in ``image`` (uint8 BGR by default, RGB with ``rgb=True``, or gray).
 
@@ -91,7 +116,7 @@ class MaskDetector:
             image = to_bgr(image)
             if rgb:
                 image = np.ascontiguousarray(image[:, :, ::-1])
-        faces = [f for f in self.detector.detect(image) if self.big_enough(f.box)]
+        faces = self.find_faces(image)
         return self.classify(image, [f.box for f in faces], [f.score for f in faces])
 
     def classify(self, image: np.ndarray, boxes, detector_scores=None) -> list[FaceResult]:

@@ -131,3 +131,20 @@ def test_colour_crops_follow_the_same_rule_as_gray_ones():
     assert g.shape == (1, 64, 64, 3) and (g[..., 0] == g[..., 2]).all()
     copies = augmented_crops(bgr, boxes[0], CropSpec(color=True), Augment(), np.random.default_rng(0), 4)
     assert copies.shape == (4, 64, 64, 3) and copies.std() > 10
+
+
+def test_min_face_sets_the_search_scale(photos):
+    """24-px faces cost an enlarged search, asked for; big-faces-only searches run shrunk."""
+    import cv2
+
+    from maskhog.pipeline import MaskDetector
+
+    small = cv2.resize(photos["astronaut"], None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+    assert MaskDetector().detect(small) == []            # her face is 33 px: under the 41-px window
+    (face,) = MaskDetector(min_face=24).detect(small)    # searched 41/24 = 1.7x larger
+    x1, y1, x2, y2 = face.box
+    assert 45 < x1 < 60 and 15 < y1 < 35 and 24 <= x2 - x1 < 45
+    big_only = MaskDetector(min_face=200)
+    assert big_only.search_scale() == pytest.approx(41 / 200)
+    assert all(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= 200
+               for f in big_only.detect(cv2.resize(photos["astronaut"], None, fx=3, fy=3)))
