@@ -518,10 +518,10 @@ def _write_records(records, fmt):
         import io as _io
         buf = _io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "label", "score"])
+        writer.writerow(["image", "face", "x1", "y1", "x2", "y2", "label", "score", "stage"])
         for r in records:
             for k, f in enumerate(r["faces"]):
-                writer.writerow([r["image"], k, *f["box"], f["label"], f["score"]])
+                writer.writerow([r["image"], k, *f["box"], f["label"], f["score"], f["stage"]])
         click.echo(buf.getvalue(), nl=False)
 
 

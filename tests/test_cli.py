@@ -108,7 +108,7 @@ def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):
     result = CliRunner().invoke(main, ["predict", str(good), str(bad), "--format", "csv"])
     assert result.exit_code == 0
     rows = result.stdout.strip().splitlines()
-    assert rows[0] == "image,face,x1,y1,x2,y2,label,score" and rows[1].startswith(str(good))
+    assert rows[0] == "image,face,x1,y1,x2,y2,label,score,stage" and rows[1].startswith(str(good))
     assert "b.jpg: empty file" in result.stderr
 
 

@@ -329,6 +329,10 @@ def test_cli_stages_on_the_demo_photos(tmp_path):
         assert bare["label"] == "without_mask" and masked["label"] in {"with_mask", "incorrect_mask"}
         stages = {f["stage"] for r in records for f in r["faces"]}
         assert stages == {"cnn"} if stage == "cnn" else stages <= {"svm", "cnn"}
+    # Worker processes get their own networks and give the same answers.
+    one = CliRunner().invoke(main, ["predict", "--demo", "--stage", "cascade"])
+    two = CliRunner().invoke(main, ["predict", "--demo", "--stage", "cascade", "--jobs", "2"])
+    assert two.exit_code == 0 and two.stdout == one.stdout
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a network")
     result = CliRunner().invoke(main, ["predict", "--demo", "--stage", "cnn", "--cnn", str(bad)])
