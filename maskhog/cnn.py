@@ -200,7 +200,7 @@ class Cascade:
         if threshold is None:
             raise ModelError(f"{cnn.path}: its header holds no cascade threshold; pass one")
         self.svm, self.cnn, self.threshold = svm, cnn, float(threshold)
-        self.classes, self.crop = svm.classes, svm.crop
+        self.classes = svm.classes
         # Each face is cropped twice: gray for the SVM, the CNN's way (colour) for the CNN.
         self.crop_specs = (svm.crop, cnn.crop)
         self.calls = self.faces = 0

@@ -94,9 +94,11 @@ class MaskDetector:
         pixels; the image is searched resized by ``scale`` times :meth:`search_scale`."""
         import cv2
 
-        from .detect import Face
+        from .detect import MAX_SIDE, Face
 
         f = scale * self.search_scale()
+        # Never enlarge past the size the detector would shrink back to anyway.
+        f = min(f, max(1.0, MAX_SIDE / max(image.shape[:2])))
         if f != 1.0:
             image = cv2.resize(image, None, fx=f, fy=f,
                                interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
