@@ -327,23 +327,24 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
     splits = group_split(data, (0.7, 0.15, 0.15), seed=seed)
     for name, idx, aug in zip(("train", "validation", "test"), splits, (augment, None, None)):
         subset = data.subset(idx)
+        # Held-out faces are also cut the SVM's way, for the cascade.
+        also = () if aug is not None else (svm.crop,)
         if progress_factory:
             with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
                 parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
-                                         progress=bar.update)
+                                         progress=bar.update, also=also)
         else:
-            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed)
+            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed, also=also)
         log_fn(f"{name}: {parts[name].summary()}")
     tr, va, te = parts["train"], parts["validation"], parts["test"]
-    # The SVM's own (gray) crops of the same held-out faces, for the cascade.
-    svm_va, svm_te = (face_crops(data.subset(idx), svm.crop, detector=detector) for idx in splits[1:])
+    (svm_va,), (svm_te,) = va.also, te.also
     net, record = fit_network(tr.crops, tr.labels, va.crops, va.labels, classes, epochs=epochs,
                               batch=batch, seed=seed, threads=threads, log_fn=log_fn)
     cnn_val = _softmax(_predict_logits(net, va.crops))
     cnn_test = _softmax(_predict_logits(net, te.crops))
-    cascade = choose_threshold(svm.classify_crops(svm_va.crops), cnn_val, va.labels, classes,
+    cascade = choose_threshold(svm.classify_crops(svm_va), cnn_val, va.labels, classes,
                                max_cnn_fraction=max_cnn_fraction)
-    svm_test = svm.classify_crops(svm_te.crops)
+    svm_test = svm.classify_crops(svm_te)
     unsure = svm_test.max(axis=1) < cascade["threshold"]
     cascade["test"] = {"cnn_fraction": round(float(unsure.mean()), 4),
                        **_brief(classification_metrics(te.labels, np.where(unsure[:, None], cnn_test,

@@ -75,16 +75,13 @@ def evaluate(model, roots, *, detector=None, min_face: int = 0, progress_factory
                         if s.box is None or min(s.box[2] - s.box[0], s.box[3] - s.box[1]) >= min_face]
     start = time.time()
     n_images = len({s.path for s in data.samples})
-    specs = model.crop_specs   # the cascade crops each face twice: gray and colour
-    every = []
-    for spec in specs:
-        if progress_factory:
-            with progress_factory(n_images, "evaluating") as bar:
-                every.append(face_crops(data, spec, detector=detector, progress=bar.update))
-        else:
-            every.append(face_crops(data, spec, detector=detector))
-    faces = every[0]
-    proba = model.classify_crops(*(f.crops for f in every))
+    first, *more = model.crop_specs   # the cascade crops each face twice: gray and colour
+    if progress_factory:
+        with progress_factory(n_images, "evaluating") as bar:
+            faces = face_crops(data, first, detector=detector, progress=bar.update, also=more)
+    else:
+        faces = face_crops(data, first, detector=detector, also=more)
+    proba = model.classify_crops(faces.crops, *faces.also)
     metrics = classification_metrics(faces.labels, proba, model.classes)
     metrics["seconds"] = round(time.time() - start, 2)
     metrics["faces_by_origin"] = faces.summary()["by_origin"]

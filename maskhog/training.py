@@ -53,6 +53,7 @@ class FaceCrops:
     origin: np.ndarray              # per crop: 'box', 'detector', 'whole' or 'augmented'
     sources: list = field(default_factory=list)   # (path, box) of each non-augmented crop
     skipped: list = field(default_factory=list)
+    also: tuple = ()   # the same faces cut by each of face_crops' ``also`` rules
 
     def summary(self) -> dict:
         return {"crops": len(self.labels), "by_label": dict(Counter(self.labels.tolist())),
@@ -80,15 +81,20 @@ def whole_or_detected(gray: np.ndarray, detector) -> tuple[tuple, str]:
 
 def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment | None = None,
                seed: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, progress=None,
-               n_jobs: int = 2) -> FaceCrops:
+               n_jobs: int = 2, also=()) -> FaceCrops:
     """Crop every face of ``data`` (each image is read once), plus augmented copies.
 
     Images are shared out in fixed chunks over ``n_jobs`` processes; each
     chunk seeds its own generator, so the result does not depend on
     ``n_jobs``. Unreadable images are reported (with their file name) and
-    skipped.
+    skipped. ``also`` names more crop rules: the same faces are cut by each
+    from the same reading of the image (``FaceCrops.also``; the cascade needs
+    gray and colour crops), without augmentation.
     """
     from joblib import Parallel, delayed
+
+    if also and augment is not None:
+        raise ValueError("augmented copies are made for one crop rule only: no `also` with `augment`")
 
     by_image: dict[str, list[Sample]] = {}
     for s in data.samples:
@@ -96,7 +102,7 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     items = list(by_image.items())
     chunks = [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     copies = augment.copies_per_class(data.counts()) if augment is not None else {}
-    jobs = (delayed(_crop_chunk)(chunk, spec, detector, augment, copies,
+    jobs = (delayed(_crop_chunk)(chunk, (spec, *also), detector, augment, copies,
                                  np.random.default_rng([seed, k]), max_pixels)
             for k, chunk in enumerate(chunks))
     parts = []
@@ -108,23 +114,30 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     for part in parts:
         for message in part["skipped"]:
             log.warning("skipped %s", message)
-    if not any(len(p["crops"]) for p in parts):
+    if not any(len(p["crops"][0]) for p in parts):
         raise ValueError("no usable faces: every image was skipped")
     def joined(key):
         return list(chain.from_iterable(p[key] for p in parts))
 
-    return FaceCrops(np.concatenate([p["crops"] for p in parts if len(p["crops"])]),
+    return FaceCrops(np.concatenate([p["crops"][0] for p in parts if len(p["crops"][0])]),
                      np.array(joined("labels")), np.array(joined("groups")),
                      np.array(joined("origin")), joined("sources"),
-                     list(data.skipped) + joined("skipped"))
+                     list(data.skipped) + joined("skipped"),
+                     tuple(np.concatenate([p["crops"][j] for p in parts if len(p["crops"][j])])
+                           for j in range(1, 1 + len(also))))
 
 
 _CHUNK = 32   # images per parallel job
 
 
-def _crop_chunk(items, spec, detector, augment, copies, rng, max_pixels) -> dict:
-    """The faces of a few images, in order: each face, then its augmented copies."""
-    out = {"crops": [], "labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
+def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dict:
+    """The faces of a few images, in order: each face, then its augmented copies.
+
+    ``out["crops"][j]`` holds the crops by rule ``specs[j]`` (copies by the first only).
+    """
+    spec = specs[0]
+    cut = [[] for _ in specs]
+    out = {"labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
     for path, samples in items:
         try:
             image = read_image(path, max_pixels=max_pixels)
@@ -132,19 +145,20 @@ def _crop_chunk(items, spec, detector, augment, copies, rng, max_pixels) -> dict
             out["skipped"].append(str(exc))
             continue
         gray = to_gray(image)
-        source = image if spec.color else gray
         for s in samples:
             box, how = (s.box, "box") if s.box is not None else whole_or_detected(gray, detector)
             n = copies.get(s.label, 0)
-            out["crops"].append(crop_faces(source, [box], spec))
+            for rule, crops in zip(specs, cut):
+                crops.append(crop_faces(image if rule.color else gray, [box], rule))
             if n:
-                out["crops"].append(augmented_crops(source, box, spec, augment, rng, n))
+                cut[0].append(augmented_crops(image if spec.color else gray, box, spec, augment, rng, n))
             out["labels"] += [s.label] * (1 + n)
             out["groups"] += [s.group] * (1 + n)
             out["origin"] += [how] + ["augmented"] * n
             out["sources"].append((path, tuple(int(v) for v in box)))
-    empty = np.zeros((0, spec.size, spec.size) + ((3,) if spec.color else ()), np.uint8)
-    out["crops"] = np.concatenate(out["crops"]) if out["crops"] else empty
+    out["crops"] = [np.concatenate(crops) if crops else
+                    np.zeros((0, rule.size, rule.size) + ((3,) if rule.color else ()), np.uint8)
+                    for rule, crops in zip(specs, cut)]
     return out
 
 

@@ -121,3 +121,19 @@ def test_linear_model_refuses_a_colour_crop_rule():
     with pytest.raises(ValueError, match="need gray crops"):
         MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b,
                        crop=replace(m.crop, color=True), features=m.features)
+
+
+def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_folders):
+    from maskhog.data import load_dataset
+    from maskhog.training import face_crops
+
+    data = load_dataset(texture_folders)
+    colour = CropSpec(size=32, color=True)
+    both = face_crops(data, CropSpec(size=32), also=(colour,))
+    gray_only, colour_only = face_crops(data, CropSpec(size=32)), face_crops(data, colour)
+    np.testing.assert_array_equal(both.crops, gray_only.crops)
+    (also,) = both.also
+    np.testing.assert_array_equal(also, colour_only.crops)
+    assert also.shape == (len(data), 32, 32, 3)
+    with pytest.raises(ValueError, match="one crop rule only"):
+        face_crops(data, CropSpec(size=32), augment=Augment(), also=(colour,))

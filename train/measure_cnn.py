@@ -44,7 +44,7 @@ def main():
                                 color=not args.gray)
         size = (Path(tmp) / "cnn.onnx").stat().st_size
     scenes = load_dataset(args.data / "scenes")
-    gray, colour = (face_crops(scenes, spec) for spec in (svm.crop, cnn.crop))
+    gray = face_crops(scenes, svm.crop, also=(cnn.crop,))
     boxes = np.array([box for _, box in gray.sources])
     short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     keep = (short >= 24) & np.isin(gray.labels, svm.classes)
@@ -54,7 +54,7 @@ def main():
            "cnn_crop": cnn.crop.to_dict(), "onnx_bytes": size, "cnn_validation": report["fit"],
            "cascade_choice": report["cascade"]}
     for name, model in (("svm", svm), ("cnn", cnn), ("cascade", cascade)):
-        crops = [{svm.crop: gray, cnn.crop: colour}[spec].crops[keep] for spec in model.crop_specs]
+        crops = [{svm.crop: gray.crops, cnn.crop: gray.also[0]}[spec][keep] for spec in model.crop_specs]
         m = classification_metrics(y, model.classify_crops(*crops), svm.classes)
         out[name] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "per_class")}
         print(f"{name}: accuracy {m['accuracy']:.4f}, balanced {m['balanced_accuracy']:.4f}", flush=True)
