@@ -1,0 +1,89 @@
+"""Training a detector template on a small Pascal VOC set of real photos."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from maskhog.detector_training import image_split, scene_chips, square, train_detector
+
+VOC = ("<annotation><filename>{name}</filename><size><width>{w}</width><height>{h}</height></size>"
+       "<object><name>without_mask</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
+       "<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object></annotation>")
+
+
+@pytest.fixture(scope="module")
+def astronaut_scenes(tmp_path_factory):
+    """12 photos: the astronaut at several sizes and places on a plain background."""
+    root = tmp_path_factory.mktemp("voc")
+    (root / "images").mkdir()
+    (root / "annotations").mkdir()
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    face = np.array([174, 74, 273, 174], float)          # her face in the 512-px photo
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        side = int(rng.integers(260, 420))
+        canvas = np.full((480, 640, 3), int(rng.integers(60, 200)), np.uint8)
+        x, y = int(rng.integers(0, 640 - side)), int(rng.integers(0, 480 - side))
+        canvas[y:y + side, x:x + side] = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+        x1, y1, x2, y2 = (face * side / 512 + [x, y, x, y]).round().astype(int)
+        cv2.imwrite(str(root / "images" / f"s{k}.jpg"), canvas)
+        (root / "annotations" / f"s{k}.xml").write_text(
+            VOC.format(name=f"s{k}.jpg", w=640, h=480, x1=x1, y1=y1, x2=x2, y2=y2))
+    return root
+
+
+def test_split_holds_out_whole_photos_reproducibly():
+    names = [f"p{i}.jpg" for i in range(100)]
+    train, val, test = image_split(names, seed=0)
+    assert (len(train), len(val), len(test)) == (70, 10, 20)
+    assert not set(train) & set(test) and sorted(train + val + test) == sorted(names)
+    assert image_split(reversed(names), seed=0) == (train, val, test)
+    assert square((0, 0, 40, 10)) == (20.0, 5.0, 20.0)
+
+
+def test_chips_put_faces_at_the_window_scale(astronaut_scenes, tmp_path):
+    from maskhog.data import load_dataset
+
+    photos = {}
+    for s in load_dataset(astronaut_scenes).samples:
+        photos.setdefault(s.path, []).append((s.label, s.box))
+    entries = scene_chips(photos, 40, tmp_path, seed=0, ctx_side=0)
+    assert len(entries) == len(photos)                 # one face each: one chip each
+    for chip, pos, ign in entries:
+        (left, top, w, h, label), = pos
+        assert label == "without_mask" and w == h and 36 <= w <= 52   # 0.9-1.3 windows
+        height, width = cv2.imread(chip, cv2.IMREAD_GRAYSCALE).shape
+        assert left >= 8 and top >= 8 and left + w <= width - 8 and top + h <= height - 8
+
+
+def test_train_detector_makes_a_template_that_finds_the_face(astronaut_scenes, tmp_path):
+    import dlib
+
+    recipe = (("tiny.svm", {"window": 40, "C": 100.0, "ctx_side": 320, "paste": 0}),)
+    records = train_detector([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "work",
+                             recipe=recipe, max_runtime=60, log_fn=lambda m: None)
+    assert records["tiny.svm"]["positives"] >= 6
+    detector = dlib.fhog_object_detector(str(tmp_path / "tiny.svm"))
+    assert (detector.detection_window_width, detector.detection_window_height) == (40, 40)
+    # A held-out photo (the split keeps 20% of them out of training) is found.
+    from maskhog.data import load_dataset
+
+    sample = next(s for s in load_dataset(astronaut_scenes).samples if s.path.endswith("s11.jpg"))
+    gray = cv2.cvtColor(cv2.imread(sample.path), cv2.COLOR_BGR2GRAY)
+    boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in detector(gray)]
+    from maskhog.detect import box_iou
+    assert any(box_iou(b, sample.box) >= 0.4 for b in boxes), (boxes, sample.box)
+    with pytest.raises(ValueError, match="give the face folders"):
+        train_detector([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "w2",
+                       recipe=(("p.svm", {"window": 40, "C": 1.0, "ctx_side": 0, "paste": 10}),))
+
+
+def test_cli_train_detector_needs_faces_for_the_pasted_template(astronaut_scenes, tmp_path):
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    result = CliRunner().invoke(main, ["train-detector", str(astronaut_scenes), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "face_fhog48_paste.svm paste face photos: give the face folders" in result.output
+    assert not (tmp_path / "out").exists()
