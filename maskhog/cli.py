@@ -129,10 +129,27 @@ def _stage_options(f):
              "else the CNN). Default: cascade, or svm when --model is given without --cnn.")(f)
 
 
-_detector_option = click.option(
-    "--detector", "detector_name", type=click.Choice(["maskhog", "dlib", "haar"]), default="maskhog",
-    show_default=True, help="Face detector: maskhog's own (finds masked faces), or dlib's stock one "
-                            "or OpenCV's Haar cascade (both for unmasked faces; for comparison).")
+def _detector_option(f):
+    f = click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False),
+                     help="Folder of maskhog detector templates made by `maskhog train-detector` "
+                          "(default: the shipped ones).")(f)
+    return click.option(
+        "--detector", "detector_name", type=click.Choice(["maskhog", "dlib", "haar"]), default="maskhog",
+        show_default=True, help="Face detector: maskhog's own (finds masked faces), or dlib's stock one "
+                                "or OpenCV's Haar cascade (both for unmasked faces; for comparison).")(f)
+
+
+def _make_detector(name, templates_dir, **options):
+    from .detect import make_detector
+
+    if templates_dir and name != "maskhog":
+        raise click.UsageError("--templates is for --detector maskhog")
+    try:
+        return make_detector(name, **options, **({"folder": templates_dir} if templates_dir else {}))
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 _upsample_option = click.option(
     "--upsample", default=0, show_default=True, type=click.IntRange(0, 3),
     help="Double the image this many times first, to find smaller faces (slower).")
@@ -315,7 +332,7 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
               help="Images processed in parallel, one detector per worker process.")
 @_stage_options
 @_min_face_option
-def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir, fail_on, every, jobs,
+def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsample, annotate_dir, fail_on, every, jobs,
             stage, cnn_path, min_face):
     """Find the faces in INPUTS and say whether each wears a mask.
 
@@ -331,7 +348,6 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
 
     from joblib import Parallel, delayed
 
-    from .detect import make_detector
     from .io import VIDEO_SUFFIXES, ImageError, expand_inputs, read_image, video_frames
     from .labels import LabelError, canonical_label
     from .pipeline import MaskDetector
@@ -343,7 +359,7 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
     paths = expand_inputs(inputs, stdin=sys.stdin)
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
-    detector = MaskDetector(make_detector(detector_name, upsample=upsample),
+    detector = MaskDetector(_make_detector(detector_name, templates_dir, upsample=upsample),
                             _load_classifier(model_path, stage, cnn_path), min_face=min_face)
 
     def images():
@@ -405,7 +421,7 @@ def predict(inputs, demo, model_path, fmt, detector_name, upsample, annotate_dir
               show_default=True, help="Between detections, hold the face boxes still, or follow "
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
-def live(source, model_path, detector_name, detect_every, scale, max_fps, realtime, stats, headless,
+def live(source, model_path, detector_name, templates_dir, detect_every, scale, max_fps, realtime, stats, headless,
          stage, cnn_path, min_face, threads, tracker):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
@@ -416,7 +432,6 @@ def live(source, model_path, detector_name, detect_every, scale, max_fps, realti
     import signal
     import threading
 
-    from .detect import make_detector
     from .io import ImageError
     from .live import LiveConfig, run_live
     from .pipeline import MaskDetector
@@ -425,8 +440,8 @@ def live(source, model_path, detector_name, detect_every, scale, max_fps, realti
 
     if threads:
         cv2.setNumThreads(threads)
-    detector = MaskDetector(make_detector(detector_name), _load_classifier(model_path, stage, cnn_path),
-                            min_face=min_face)
+    detector = MaskDetector(_make_detector(detector_name, templates_dir),
+                            _load_classifier(model_path, stage, cnn_path), min_face=min_face)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
                         tracker=tracker)
     stop = threading.Event()
@@ -494,7 +509,7 @@ def _annotate(image, faces, folder, name, written):
 @_detector_option
 @_upsample_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def detect(images, detector_name, upsample, fmt):
+def detect(images, detector_name, templates_dir, upsample, fmt):
     """Print the face boxes found in IMAGES (no mask verdict): to check a detector or pre-label data.
 
     One record per image: ``image`` and ``faces: [{box: [x1, y1, x2, y2], score}]``.
@@ -502,10 +517,9 @@ def detect(images, detector_name, upsample, fmt):
     import csv
     import io as _io
 
-    from .detect import make_detector
     from .io import ImageError, read_image
 
-    detector = make_detector(detector_name, upsample=upsample)
+    detector = _make_detector(detector_name, templates_dir, upsample=upsample)
     if fmt == "csv":
         click.echo("image,face,x1,y1,x2,y2,score")
     for path in images:

@@ -117,21 +117,31 @@ class MaskHog(_PerThread):
 
     TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
 
-    def __init__(self, upsample: int = 0, threshold: float = -0.175):
+    def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None):
+        from pathlib import Path
+
         self.name = "maskhog"
+        # Where the templates are: the shipped ones, or those `maskhog train-detector` wrote.
+        self.folder = Path(folder) if folder else Path(__file__).with_name("models")
+        missing = [t for t in self.TEMPLATES if not (self.folder / t).is_file()]
+        if missing:
+            raise ValueError(f"{self.folder}: no {', '.join(missing)} (make them with "
+                             "`maskhog train-detector`)")
         self.upsample = int(upsample)
         self.smallest_face = 41 / 2 ** self.upsample   # a 48-px window holds a 41-px face box
         self.threshold = float(threshold)
         self._local = threading.local()
+        self._detectors()   # fail now, with the folder's name, if a template is unreadable
 
     def _detectors(self):
         dets = getattr(self._local, "detectors", None)
         if dets is None:
             import dlib
-            from pathlib import Path
-            folder = Path(__file__).with_name("models")
-            dets = self._local.detectors = [dlib.fhog_object_detector(str(folder / t))
-                                            for t in self.TEMPLATES]
+            try:
+                dets = [dlib.fhog_object_detector(str(self.folder / t)) for t in self.TEMPLATES]
+            except RuntimeError as exc:
+                raise ValueError(f"{self.folder}: not dlib fHOG templates ({exc})") from None
+            self._local.detectors = dets
         return dets
 
     def detect(self, image: np.ndarray) -> list[Face]:

@@ -87,3 +87,31 @@ def test_cli_train_detector_needs_faces_for_the_pasted_template(astronaut_scenes
     result = CliRunner().invoke(main, ["train-detector", str(astronaut_scenes), "--out-dir", str(tmp_path / "out")])
     assert result.exit_code == 1 and "face_fhog48_paste.svm paste face photos: give the face folders" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_trained_templates_plug_into_the_commands(astronaut_scenes, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+    from maskhog.detect import MaskHog
+
+    settings = {"window": 40, "C": 100.0, "ctx_side": 320, "paste": 0}
+    train_detector([astronaut_scenes], out_dir=tmp_path / "mine", work=tmp_path / "work",
+                   recipe=[(name, settings) for name in MaskHog.TEMPLATES], max_runtime=60,
+                   log_fn=lambda m: None)
+    held_out = str(astronaut_scenes / "images" / "s11.jpg")
+    result = CliRunner().invoke(main, ["detect", held_out, "--templates", str(tmp_path / "mine")])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["faces"]) >= 1
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["detect", held_out, "--templates", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "make them with `maskhog train-detector`" in result.output
+    (tmp_path / "junk").mkdir()
+    for name in MaskHog.TEMPLATES:
+        (tmp_path / "junk" / name).write_text("not a template")
+    result = CliRunner().invoke(main, ["predict", held_out, "--templates", str(tmp_path / "junk")])
+    assert result.exit_code == 1 and "not dlib fHOG templates" in result.output
+    result = CliRunner().invoke(main, ["detect", held_out, "--detector", "dlib", "--templates", str(tmp_path / "mine")])
+    assert result.exit_code == 2 and "--templates is for --detector maskhog" in result.output
