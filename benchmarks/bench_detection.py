@@ -94,6 +94,9 @@ def main():
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--models", type=Path, default=HERE.parent.parent / "shared" / "models")
     parser.add_argument("--faces", type=int, default=400, help="faces/ photos to look at (0: skip)")
+    parser.add_argument("--templates", type=Path, action="append", default=[],
+                        help="Also measure maskhog with templates from this folder (maskhog train-detector).")
+    parser.add_argument("--only-maskhog", action="store_true", help="Skip the other detectors.")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     test, boxes, face_rows = splits(args.data)
@@ -101,6 +104,10 @@ def main():
                  "dlib stock": make_detector("dlib", upsample=0),
                  "dlib stock, upsample 1": make_detector("dlib", upsample=1),
                  "OpenCV Haar": make_detector("haar"), "AIZOO SSD": SSDFaces(args.models / "aizoo-ssd")}
+    if args.only_maskhog:
+        detectors = {"maskhog": detectors["maskhog"]}
+    for folder in args.templates:
+        detectors[f"maskhog, {folder}"] = make_detector("maskhog", folder=folder)
     images = {name: read_image(args.data / "scenes" / "images" / name) for name in test}
     frames = [letterbox(image)[0] for image in images.values()]
     rows = face_rows[:: max(1, len(face_rows) // args.faces)] if args.faces else []
