@@ -24,6 +24,7 @@ pasted faces too. ``maskhog train-detector`` runs it.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import resource
@@ -31,6 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger("maskhog")
 
 __all__ = ["RECIPE", "image_split", "square", "scene_chips", "pasted_chips", "train_template",
            "train_detector"]
@@ -57,9 +60,14 @@ def square(box) -> tuple[float, float, float]:
 
 
 def _gray(path):
+    """The photo as gray, or ``None`` (with a warning naming it) if it cannot be read."""
+    from .io import ImageError, read_image, to_gray
 
-    from .io import read_image, to_gray
-    return to_gray(read_image(path))
+    try:
+        return to_gray(read_image(path))
+    except ImageError as exc:
+        log.warning("skipped %s", exc)
+        return None
 
 
 def _separate(pos):
@@ -104,6 +112,8 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
     entries = []
     for path, boxes in photos.items():
         img = _gray(path)
+        if img is None:
+            continue
         H, Wd = img.shape
         faces = [(label, *square(box)) for label, box in boxes]
         trainable = [i for i, f in enumerate(faces) if f[3] >= min_side]
@@ -191,9 +201,12 @@ def pasted_chips(photos: dict, faces: list, window: int, work: Path, seed: int =
     rng = random.Random(seed + 1)
     small_faces = []
     for path, label in faces:
-        with Image.open(path) as im:   # the header only
-            if max(im.size) <= max_side:
-                small_faces.append((path, label))
+        try:
+            with Image.open(path) as im:   # the header only
+                if max(im.size) <= max_side:
+                    small_faces.append((path, label))
+        except OSError as exc:
+            log.warning("skipped %s: %s", path, exc)
     rng.shuffle(small_faces)
     (work / "paste").mkdir(parents=True, exist_ok=True)
     names = list(photos)
@@ -201,12 +214,14 @@ def pasted_chips(photos: dict, faces: list, window: int, work: Path, seed: int =
     entries = []
     for k, (path, label) in enumerate(small_faces[:n]):
         face = _gray(path)
-        fh, fw = face.shape
         side = window * rng.uniform(1.0, max_u)
-        f = side / np.sqrt(fw * fh)
-        pw, ph = max(2, int(round(fw * f))), max(2, int(round(fh * f)))
         name = rng.choice(names)
         img = _gray(name)
+        if face is None or img is None:
+            continue
+        fh, fw = face.shape
+        f = side / np.sqrt(fw * fh)
+        pw, ph = max(2, int(round(fw * f))), max(2, int(round(fh * f)))
         H, Wd = img.shape
         s = max(rng.uniform(0.4, 1.5), cs / min(H, Wd))
         sw, sh = int(Wd * s), int(H * s)

@@ -115,3 +115,25 @@ def test_trained_templates_plug_into_the_commands(astronaut_scenes, tmp_path):
     assert result.exit_code == 1 and "not dlib fHOG templates" in result.output
     result = CliRunner().invoke(main, ["detect", held_out, "--detector", "dlib", "--templates", str(tmp_path / "mine")])
     assert result.exit_code == 2 and "--templates is for --detector maskhog" in result.output
+
+
+def test_unreadable_photos_are_skipped_with_their_name(astronaut_scenes, tmp_path, caplog):
+    from maskhog.data import load_dataset
+    from maskhog.detector_training import pasted_chips
+
+    photos = {}
+    for s in load_dataset(astronaut_scenes).samples[:3]:
+        photos.setdefault(s.path, []).append((s.label, s.box))
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    photos[str(bad)] = [("with_mask", (10, 10, 60, 60))]
+    face = tmp_path / "face.png"          # a tight face photo, as in class folders
+    cv2.imwrite(str(face), np.ascontiguousarray(data.astronaut()[60:200, 160:290, ::-1]))
+    with caplog.at_level("WARNING", logger="maskhog"):
+        entries = scene_chips(photos, 40, tmp_path / "chips", ctx_side=0)
+        pasted = pasted_chips({p: b for p, b in photos.items() if p != str(bad)},
+                              [(str(bad), "with_mask"), (str(face), "without_mask")],
+                              40, tmp_path / "paste", n=5)
+    assert len(entries) == 3 and "broken.jpg" in caplog.text
+    (chip, pos, _), = pasted
+    assert pos[0][4] == "without_mask" and cv2.imread(chip).shape[:2] == (160, 160)
