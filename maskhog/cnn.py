@@ -33,6 +33,7 @@ import numpy as np
 from .crops import CropSpec
 from .labels import CLASSES
 from .model import ModelError
+from .perthread import PerThread
 
 __all__ = ["CnnClassifier", "Cascade", "STAGES", "FORMAT", "default_cnn_path", "graph_sha256",
            "pick_backend", "make_classifier", "save_onnx"]
@@ -87,7 +88,7 @@ def pick_backend(backend: str = "auto") -> tuple[int, int, str]:
     return choices[backend]
 
 
-class CnnClassifier:
+class CnnClassifier(PerThread):
     """A face-crop CNN in an ONNX file, run with OpenCV DNN.
 
     Parameters
@@ -118,14 +119,6 @@ class CnnClassifier:
         self.backend = self._dnn[2]
         self._local = threading.local()
         self._net()   # fail now, not in the first worker thread, if OpenCV cannot run it
-
-    def __getstate__(self):
-        # Worker processes get the file's bytes and build their own networks.
-        return {k: v for k, v in self.__dict__.items() if k != "_local"}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._local = threading.local()
 
     @property
     def cascade_threshold(self) -> float | None:

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .perthread import PerThread
+
 __all__ = ["Face", "Detector", "DlibFrontal", "HaarFrontal", "MaskHog", "box_iou", "make_detector",
            "merge_duplicates", "DETECTORS", "MAX_SIDE"]
 
@@ -40,17 +42,6 @@ class Detector(Protocol):
         """Faces in a BGR or gray uint8 image, best first."""
 
 
-class _PerThread:
-    """Keeps one dlib object per thread (they are not thread-safe) and pickles without them."""
-
-    def __getstate__(self):   # for worker processes: each builds its own dlib objects
-        return {k: v for k, v in self.__dict__.items() if k != "_local"}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._local = threading.local()
-
-
 def _gray_within(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
     """The image as gray, shrunk if its longer side exceeds ``max_side``, and the factor used."""
     import cv2
@@ -72,7 +63,7 @@ def _faces(rects, scores, f: float) -> list[Face]:
             for r, s in zip(rects, scores)]
 
 
-class DlibFrontal(_PerThread):
+class DlibFrontal(PerThread):
     """dlib's stock frontal-face HOG detector (``dlib.get_frontal_face_detector``).
 
     Finds unmasked frontal faces well and many masked faces not at all: it
@@ -101,7 +92,7 @@ class DlibFrontal(_PerThread):
         return sorted(_faces(rects, scores, f), key=lambda face: -face.score)
 
 
-class MaskHog(_PerThread):
+class MaskHog(PerThread):
     """maskhog's own face detector: fHOG templates trained on masked and unmasked faces.
 
     Two 48x48-window templates made by ``train/detector_fhog.py`` (one from
@@ -153,7 +144,7 @@ class MaskHog(_PerThread):
         return merge_duplicates(_faces(rects, scores, f))
 
 
-class HaarFrontal(_PerThread):
+class HaarFrontal(PerThread):
     """OpenCV's Haar cascade for frontal faces (Viola-Jones), for comparison.
 
     Uses the ``haarcascade_frontalface_default.xml`` that OpenCV 4.x ships
