@@ -33,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .labels import CLASSES
+
 log = logging.getLogger("maskhog")
 
-__all__ = ["RECIPE", "image_split", "square", "scene_chips", "pasted_chips", "train_template",
+__all__ = ["RECIPE", "image_split", "square", "scene_chips", "pasted_chips", "write_dlib_xml", "train_template",
            "train_detector"]
 
 #: The shipped templates: file name and settings (window side, SVM C, context chip side,
@@ -89,7 +91,8 @@ def _separate(pos):
 
 
 def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: float = 16,
-                max_u: float = 1.3, chip_mult: float = 4.0, ctx_side: int = 400) -> list:
+                max_u: float = 1.3, chip_mult: float = 4.0, ctx_side: int = 400, *,
+                classes=CLASSES, copies: int = 1, read=None) -> list:
     """Training chips around the faces of scene photos.
 
     Parameters
@@ -100,6 +103,11 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
         The detection window's side in pixels.
     work : Path
         Folder for the chip images.
+    classes, copies
+        Faces of these classes are positives (the others are ignored), each
+        in at least ``copies`` chips.
+    read : callable(path) -> gray uint8 image or None, optional
+        Default: maskhog's own reader (a warning and ``None`` for unreadable files).
 
     Returns
     -------
@@ -107,17 +115,18 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
     """
     import cv2
 
+    read = read or _gray
     rng = random.Random(seed)
     (work / "chips").mkdir(parents=True, exist_ok=True)
     entries = []
     for path, boxes in photos.items():
-        img = _gray(path)
+        img = read(path)
         if img is None:
             continue
         H, Wd = img.shape
         faces = [(label, *square(box)) for label, box in boxes]
-        trainable = [i for i, f in enumerate(faces) if f[3] >= min_side]
-        todo = {i: 1 for i in trainable}
+        trainable = [i for i, f in enumerate(faces) if f[3] >= min_side and f[0] in classes]
+        todo = {i: copies for i in trainable}
         order = trainable[:]
         rng.shuffle(order)
 
@@ -143,7 +152,7 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
                     continue
                 m = max(8.0, 0.3 * ss)   # the window and its padding must fit inside the chip
                 inside = left >= m and top >= m and left + ss <= cs_w - m and top + ss <= cs_h - m
-                if inside and ss >= 0.9 * window and side >= min_side:
+                if inside and ss >= 0.9 * window and lab in classes and side >= min_side:
                     pos.append(r + (lab,))
                     if ss <= 1.6 * window:
                         covered.append(i)
@@ -170,8 +179,9 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
                 cy0 = int(round(min(max(cy0, 0), sh - cs_h)))
                 pos, ign, covered = label(s, cx0, cy0, cs_w, cs_h)
                 for c in covered:
-                    todo[c] = max(0, todo.get(c, 0) - 1)
-                todo[i] = 0   # guarantee progress
+                    if todo.get(c, 0) > 0:
+                        todo[c] -= 1
+                todo[i] = max(0, todo[i] - 1)   # guarantee progress
                 if pos:
                     chip = work / "chips" / f"{stem}_{k}.png"
                     k += 1
@@ -188,23 +198,29 @@ def scene_chips(photos: dict, window: int, work: Path, seed: int = 0, min_side: 
 
 
 def pasted_chips(photos: dict, faces: list, window: int, work: Path, seed: int = 0, n: int = 1500,
-                 max_u: float = 1.3, chip_mult: float = 4.0, max_side: int = 260) -> list:
+                 max_u: float = 1.3, chip_mult: float = 4.0, max_side: int = 260, *,
+                 read=None) -> list:
     """Chips of scene backgrounds with one tight face photo pasted into each.
 
     ``photos`` as for :func:`scene_chips` (their own faces become ignore boxes);
-    ``faces`` is a list of ``(path, label)`` face photos, of which at most ``n``
-    no larger than ``max_side`` pixels are used. The pasted face's square is the positive.
+    ``faces`` is a list of ``(path, label)`` or ``(path, label, (width, height))``
+    face photos (sizes read from the file's header when not given), of which at
+    most ``n`` no larger than ``max_side`` pixels are used. The pasted face's
+    square is the positive. ``read`` as for :func:`scene_chips`.
     """
     import cv2
     from PIL import Image
 
+    read = read or _gray
     rng = random.Random(seed + 1)
     small_faces = []
-    for path, label in faces:
+    for path, label, *size in faces:
         try:
-            with Image.open(path) as im:   # the header only
-                if max(im.size) <= max_side:
-                    small_faces.append((path, label))
+            if not size:
+                with Image.open(path) as im:   # the header only
+                    size = [im.size]
+            if max(size[0]) <= max_side:
+                small_faces.append((path, label))
         except OSError as exc:
             log.warning("skipped %s: %s", path, exc)
     rng.shuffle(small_faces)
@@ -213,10 +229,10 @@ def pasted_chips(photos: dict, faces: list, window: int, work: Path, seed: int =
     cs = int(round(chip_mult * window))
     entries = []
     for k, (path, label) in enumerate(small_faces[:n]):
-        face = _gray(path)
+        face = read(path)
         side = window * rng.uniform(1.0, max_u)
         name = rng.choice(names)
-        img = _gray(name)
+        img = read(name)
         if face is None or img is None:
             continue
         fh, fw = face.shape
@@ -250,7 +266,7 @@ def pasted_chips(photos: dict, faces: list, window: int, work: Path, seed: int =
     return entries
 
 
-def _write_xml(entries, path: Path) -> None:
+def write_dlib_xml(entries, path: Path) -> None:
     """dlib's imglab XML: positives, and boxes marked ``ignore``."""
     lines = ["<?xml version='1.0' encoding='ISO-8859-1'?>", "<dataset>", "<images>"]
     for chip, pos, ign in entries:
@@ -277,7 +293,7 @@ def train_template(entries, out: Path, *, window: int, C: float, eps: float = 0.
     options.max_runtime_seconds = max_runtime
     start = time.time()
     for attempt in range(60):
-        _write_xml(entries, xml)
+        write_dlib_xml(entries, xml)
         try:
             dlib.train_simple_object_detector(str(xml), str(out), options)
             break

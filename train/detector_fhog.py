@@ -22,21 +22,21 @@ Data preparation (all numbers are options below):
   * left-right flips via dlib's add_left_right_image_flips;
   * grayscale chips (the detector runs on gray frames).
 """
-import argparse, csv, os, random, re, resource, time
+import argparse, csv, os, re, resource, time
+from pathlib import Path
 from collections import defaultdict
 import numpy as np
 import cv2
 import dlib
 
+from maskhog.detector_training import write_dlib_xml, image_split, pasted_chips, scene_chips
+
 DATA = os.path.join(os.environ.get('MASKHOG_DATA', '../shared/data'), 'scenes')
 
 
 def split_images(seed=0, test_frac=0.2, val_frac=0.1):
-    names = sorted({r['image'] for r in csv.DictReader(open(os.path.join(DATA, 'boxes.csv')))})
-    rng = np.random.default_rng(seed)
-    perm = [names[i] for i in rng.permutation(len(names))]
-    nt, nv = int(round(test_frac * len(names))), int(round(val_frac * len(names)))
-    return perm[nt + nv:], perm[nt:nt + nv], perm[:nt]   # train, val, test
+    names = {r['image'] for r in csv.DictReader(open(os.path.join(DATA, 'boxes.csv')))}
+    return image_split(names, seed, test_frac, val_frac)   # train, val, test
 
 
 def load_boxes():
@@ -46,104 +46,21 @@ def load_boxes():
     return boxes
 
 
-def square(b):
-    _, x0, y0, x1, y1 = b
-    w, h = x1 - x0, y1 - y0
-    s = np.sqrt(max(w, 1) * max(h, 1))
-    return (x0 + x1) / 2, (y0 + y1) / 2, s
+def read_gray(path):
+    """The study's reader (OpenCV's decoder), kept so that its runs stay reproducible."""
+    return cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+
+
+def scene_photos(images, boxes):
+    """Photo path -> [(label, (x0, y0, x1, y1))], in the order of `images`."""
+    return {os.path.join(DATA, 'images', name): [(b[0], tuple(b[1:])) for b in boxes[name]]
+            for name in images}
 
 
 def make_chips(images, boxes, W, work, seed, min_train_side, max_u, chip_mult, ctx_side,
                classes=('with_mask', 'without_mask', 'incorrect_mask'), copies=1):
-    rng = random.Random(seed)
-    os.makedirs(os.path.join(work, 'chips'), exist_ok=True)
-    entries = []
-    for name in images:
-        img = cv2.imread(os.path.join(DATA, 'images', name), cv2.IMREAD_GRAYSCALE)
-        H, Wd = img.shape
-        faces = [(b[0], *square(b)) for b in boxes[name]]
-        trainable = [i for i, f in enumerate(faces) if f[3] >= min_train_side and f[0] in classes]
-        todo = {i: copies for i in trainable}
-        order = trainable[:]
-        rng.shuffle(order)
-
-        def crop(s, cx0, cy0, cs_w, cs_h):
-            # chip = region [cx0, cx0+cs_w) x [cy0, cy0+cs_h) of the image scaled by s
-            M = np.array([[s, 0, -cx0], [0, s, -cy0]], dtype=np.float64)
-            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-            if s < 1:   # pre-shrink with INTER_AREA for quality
-                small = cv2.resize(img, (max(1, int(round(Wd * s))), max(1, int(round(H * s)))), interpolation=interp)
-                M = np.array([[1, 0, -cx0], [0, 1, -cy0]], dtype=np.float64)
-                return cv2.warpAffine(small, M, (cs_w, cs_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            return cv2.warpAffine(img, M, (cs_w, cs_h), flags=interp, borderMode=cv2.BORDER_REPLICATE)
-
-        def label(s, cx0, cy0, cs_w, cs_h):
-            pos, ign, covered = [], [], []
-            for i, (lab, cx, cy, side) in enumerate(faces):
-                ss = side * s
-                l, t = cx * s - cx0 - ss / 2, cy * s - cy0 - ss / 2
-                r = (int(round(l)), int(round(t)), int(round(ss)), int(round(ss)))
-                if r[2] < 2 or l + ss < 0 or t + ss < 0 or l > cs_w or t > cs_h:
-                    continue
-                m = max(8.0, 0.3 * ss)   # the FHOG window (with padding) must fit: keep positives off the border
-                inside = l >= m and t >= m and l + ss <= cs_w - m and t + ss <= cs_h - m
-                if inside and ss >= 0.9 * W and lab in classes and side >= min_train_side:
-                    pos.append(r + (lab,))
-                    if ss <= 1.6 * W:
-                        covered.append(i)
-                else:
-                    ign.append(r)
-            # duplicate / heavily overlapping positives make dlib's labelling impossible
-            kept = []
-            for r in pos:
-                bad = False
-                for q in kept:
-                    iw = min(r[0] + r[2], q[0] + q[2]) - max(r[0], q[0])
-                    ih = min(r[1] + r[3], q[1] + q[3]) - max(r[1], q[1])
-                    if iw > 0 and ih > 0:
-                        inter = iw * ih
-                        if inter / (r[2] * r[3] + q[2] * q[3] - inter) > 0.3 or inter / min(r[2] * r[3], q[2] * q[3]) > 0.5:
-                            bad = True
-                            break
-                (ign if bad else kept).append(r)
-            return kept, ign, covered
-
-        k = 0
-        for i in order:
-            while todo.get(i, 0) > 0:
-                lab, cx, cy, side = faces[i]
-                s = W * rng.uniform(1.0, max_u) / side
-                cs = int(round(chip_mult * W))
-                sw, sh = Wd * s, H * s
-                cs_w, cs_h = min(cs, int(sw)), min(cs, int(sh))
-                cx0 = cx * s - cs_w / 2 + rng.uniform(-W / 2, W / 2)
-                cy0 = cy * s - cs_h / 2 + rng.uniform(-W / 2, W / 2)
-                # keep the face itself inside the chip
-                cx0 = min(max(cx0, cx * s + side * s / 2 - cs_w), cx * s - side * s / 2)
-                cy0 = min(max(cy0, cy * s + side * s / 2 - cs_h), cy * s - side * s / 2)
-                cx0 = int(round(min(max(cx0, 0), sw - cs_w)))
-                cy0 = int(round(min(max(cy0, 0), sh - cs_h)))
-                pos, ign, covered = label(s, cx0, cy0, cs_w, cs_h)
-                for c in covered:
-                    if c in todo and todo[c] > 0:
-                        todo[c] -= 1
-                todo[i] = max(0, todo[i] - 1)   # guarantee progress
-                if not pos:
-                    continue
-                chip = crop(s, cx0, cy0, cs_w, cs_h)
-                fn = os.path.join(work, 'chips', f'{name[:-4]}_{k}.png')
-                k += 1
-                cv2.imwrite(fn, chip)
-                entries.append((fn, pos, ign))
-        if ctx_side > 0:
-            s = min(1.0, ctx_side / max(H, Wd))
-            cs_w, cs_h = int(round(Wd * s)), int(round(H * s))
-            pos, ign, _ = label(s, 0, 0, cs_w, cs_h)
-            chip = cv2.resize(img, (cs_w, cs_h), interpolation=cv2.INTER_AREA)
-            fn = os.path.join(work, 'chips', f'{name[:-4]}_ctx.png')
-            cv2.imwrite(fn, chip)
-            entries.append((fn, pos, ign))
-    return entries
+    return scene_chips(scene_photos(images, boxes), W, Path(work), seed, min_train_side, max_u,
+                       chip_mult, ctx_side, classes=classes, copies=copies, read=read_gray)
 
 
 def split_faces(seed=0, eval_frac=0.3):
@@ -159,64 +76,11 @@ def make_paste_chips(scene_names, boxes, W, work, seed, n, max_u, chip_mult, max
     """Paste tight face crops from faces/ (train groups only, longest side <= max_side px) into
     random scene-background chips; the pasted crop's square box (side sqrt(w*h)) is the positive,
     the scene's own faces are ignore boxes."""
-    rng = random.Random(seed + 1)
-    rows = [r for r in split_faces(seed)[0] if max(int(r['width']), int(r['height'])) <= max_side]
-    rng.shuffle(rows)
-    rows = rows[:n]
     fdir = os.path.join(os.path.dirname(DATA), 'faces')
-    os.makedirs(os.path.join(work, 'paste'), exist_ok=True)
-    entries = []
-    cs = int(round(chip_mult * W))
-    for k, r in enumerate(rows):
-        face = cv2.imread(os.path.join(fdir, r['file']), cv2.IMREAD_GRAYSCALE)
-        if face is None:
-            continue
-        fh, fw = face.shape
-        side = W * rng.uniform(1.0, max_u)
-        f = side / np.sqrt(fw * fh)
-        pw, ph = max(2, int(round(fw * f))), max(2, int(round(fh * f)))
-        name = rng.choice(scene_names)
-        img = cv2.imread(os.path.join(DATA, 'images', name), cv2.IMREAD_GRAYSCALE)
-        H, Wd = img.shape
-        s = rng.uniform(0.4, 1.5)
-        s = max(s, cs / min(H, Wd))
-        sw, sh = int(Wd * s), int(H * s)
-        x0, y0 = rng.randint(0, sw - cs), rng.randint(0, sh - cs)
-        small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-        chip = small[y0:y0 + cs, x0:x0 + cs].copy()
-        ign = []
-        for b in boxes[name]:
-            cx, cy, sd = square(b)
-            ss = sd * s
-            l, t = int(round(cx * s - x0 - ss / 2)), int(round(cy * s - y0 - ss / 2))
-            if l + ss > 0 and t + ss > 0 and l < cs and t < cs:
-                ign.append((l, t, int(round(ss)), int(round(ss))))
-        m = max(8.0, 0.3 * side)
-        bl_min, bl_max = m, cs - m - side
-        cx = rng.uniform(bl_min, bl_max) + side / 2
-        cy = rng.uniform(bl_min, bl_max) + side / 2
-        px, py = int(round(cx - pw / 2)), int(round(cy - ph / 2))
-        fr = cv2.resize(face, (pw, ph), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-        ax0, ay0, ax1, ay1 = max(px, 0), max(py, 0), min(px + pw, cs), min(py + ph, cs)
-        chip[ay0:ay1, ax0:ax1] = fr[ay0 - py:ay1 - py, ax0 - px:ax1 - px]
-        pos = [(int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side)), int(round(side)), r['label'])]
-        fn = os.path.join(work, 'paste', f'p{k}.png')
-        cv2.imwrite(fn, chip)
-        entries.append((fn, pos, ign))
-    return entries
-
-
-def write_xml(entries, path):
-    with open(path, 'w') as f:
-        f.write("<?xml version='1.0' encoding='ISO-8859-1'?>\n<dataset>\n<images>\n")
-        for fn, pos, ign in entries:
-            f.write(f"  <image file='{fn}'>\n")
-            for (l, t, w, h, *_) in pos:
-                f.write(f"    <box top='{t}' left='{l}' width='{w}' height='{h}'/>\n")
-            for (l, t, w, h, *_) in ign:
-                f.write(f"    <box top='{t}' left='{l}' width='{w}' height='{h}' ignore='1'/>\n")
-            f.write("  </image>\n")
-        f.write("</images>\n</dataset>\n")
+    faces = [(os.path.join(fdir, r['file']), r['label'], (int(r['width']), int(r['height'])))
+             for r in split_faces(seed)[0]]
+    return pasted_chips(scene_photos(scene_names, boxes), faces, W, Path(work), seed, n, max_u,
+                        chip_mult, max_side, read=read_gray)
 
 
 def main():
@@ -312,7 +176,7 @@ def split_components(entries, mode, seed):
 
 
 def train_one(entries, xml, out, a):
-    write_xml(entries, xml)
+    write_dlib_xml(entries, Path(xml))
     npos = sum(len(e[1]) for e in entries)
     npix = sum(cv2.imread(e[0], cv2.IMREAD_UNCHANGED).size for e in entries)
     print(f'chips={len(entries)} positives={npos} Mpix={npix/1e6:.1f}', flush=True)
@@ -344,7 +208,7 @@ def train_one(entries, xml, out, a):
                 raise
             print(f'dropping {len(bad)} chips dlib calls impossible', flush=True)
             entries = [e_ for e_ in entries if e_[0] not in bad]
-            write_xml(entries, xml)
+            write_dlib_xml(entries, Path(xml))
     tt = time.time() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f'TRAINED {out} train_s={tt:.0f} peak_MB={peak:.0f}', flush=True)
