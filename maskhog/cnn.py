@@ -46,6 +46,14 @@ INPUT_NAME = "crops"
 STAGES = ("svm", "cnn", "cascade")
 
 
+def to_blob(crops) -> np.ndarray:
+    """Crops as the network's float32 ``(N, C, H, W)`` input: gray ``(N, H, W)`` or BGR
+    ``(N, H, W, 3)`` uint8 in. Pixels stay 0-255: the graph scales them itself."""
+    crops = np.asarray(crops)
+    blob = crops.transpose(0, 3, 1, 2) if crops.ndim == 4 else crops[:, None]
+    return np.ascontiguousarray(blob, dtype=np.float32)
+
+
 def default_cnn_path() -> Path:
     """The CNN shipped inside the package."""
     return Path(__file__).with_name("models") / "cnn.onnx"
@@ -156,9 +164,7 @@ class CnnClassifier(PerThread):
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
         net = self._net()
-        # Channels first; the graph scales pixels itself: it takes raw 0-255 values.
-        blob = crops.transpose(0, 3, 1, 2) if self.crop.color else crops[:, None]
-        net.setInput(np.ascontiguousarray(blob, dtype=np.float32), INPUT_NAME)
+        net.setInput(to_blob(crops), INPUT_NAME)
         logits = net.forward().reshape(len(crops), -1).astype(np.float64)
         if logits.shape[1] != len(self.classes):
             raise ModelError(f"{self.path}: the network gives {logits.shape[1]} scores per face, "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cnn import INPUT_NAME, save_onnx
+from .cnn import INPUT_NAME, save_onnx, to_blob
 from .labels import CLASSES
 
 __all__ = ["build_network", "fit_network", "choose_threshold", "export_onnx", "train_cnn",
@@ -114,13 +114,6 @@ def _perturb(x, gen, lowres: float = 0.3):
     return x.clamp(0, 255)
 
 
-def _nchw(crops) -> np.ndarray:
-    """Crops as float32 ``(N, C, H, W)``: gray ``(N, H, W)`` or BGR ``(N, H, W, 3)`` uint8 in."""
-    crops = np.asarray(crops)
-    blob = crops.transpose(0, 3, 1, 2) if crops.ndim == 4 else crops[:, None]
-    return np.ascontiguousarray(blob, dtype=np.float32)
-
-
 def _predict_logits(net, crops, batch: int = 512):
     torch = require_torch()
     net.eval()
@@ -128,7 +121,7 @@ def _predict_logits(net, crops, batch: int = 512):
     out = []
     with torch.no_grad():
         for i in range(0, len(crops), batch):
-            x = torch.from_numpy(_nchw(crops[i:i + batch]))
+            x = torch.from_numpy(to_blob(crops[i:i + batch]))
             out.append(net(x.to(device)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -180,7 +173,7 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
     weights = torch.tensor(len(y_tr) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
 
-    X = torch.from_numpy(_nchw(train_crops)).to(device)
+    X = torch.from_numpy(to_blob(train_crops)).to(device)
     net = build_network(len(classes), widths, channels=X.shape[1]).to(device)
     Y = torch.from_numpy(y_tr).to(device)
     steps = max(1, (len(Y) + batch - 1) // batch)
