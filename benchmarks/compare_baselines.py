@@ -35,7 +35,7 @@ import numpy as np
 from bench_live import AizooSSD
 
 from maskhog.cnn import Cascade, CnnClassifier, default_cnn_path
-from maskhog.crops import crop_faces, square_box
+from maskhog.crops import CropSpec, crop_faces
 from maskhog.data import group_split, load_datasets
 from maskhog.detect import MaskHog, box_iou
 from maskhog.io import read_image
@@ -71,13 +71,9 @@ def letterbox(image):
 
 
 def ssd_crop_label(ssd, image, box):
-    """The SSD's label for one face: its largest detection in the face's surroundings."""
-    cx, cy, side = square_box(box, 0.5)
-    x0, y0, n = int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side))
-    h, w = image.shape[:2]
-    region = cv2.copyMakeBorder(image[max(y0, 0):min(y0 + n, h), max(x0, 0):min(x0 + n, w)],
-                                max(-y0, 0), max(y0 + n - h, 0), max(-x0, 0), max(x0 + n - w, 0),
-                                cv2.BORDER_REPLICATE)
+    """The SSD's label for one face: its largest detection in the face's surroundings (the
+    face's square with half its side around it, in colour, at the SSD's 260x260 input)."""
+    region = crop_faces(image, [box], CropSpec(size=260, margin=0.5, color=True))[0]
     found = ssd(region, threshold=0.2)
     if not found:
         return None
