@@ -468,3 +468,109 @@ cdef void _hog_lbp(const pixel_t[:, :, ::1] crops, float[:, ::1] out, const HogP
         free(scratch)
     if not ok:
         raise MemoryError()
+
+
+# -------------------------------------------------------- colour cues --
+#
+# BGR to YCrCb exactly as OpenCV's 8-bit ``cv2.COLOR_BGR2YCrCb`` does it:
+# BT.601 weights in 14-bit fixed point, rounded half up, clipped to 0..255.
+
+cdef enum:
+    YCC_SHIFT = 14
+    YCC_HALF = 1 << (YCC_SHIFT - 1)
+    Y_B = 1868      # 0.114 * 2**14
+    Y_G = 9617      # 0.587 * 2**14
+    Y_R = 4899      # 0.299 * 2**14
+    CR_K = 11682    # 0.713 * 2**14
+    CB_K = 9241     # 0.564 * 2**14
+    YCC_DELTA = 128 << YCC_SHIFT
+
+
+cdef inline int _clip8(int v) noexcept nogil:
+    return 0 if v < 0 else (255 if v > 255 else v)
+
+
+cdef void _color_one(const uint8_t* img, Py_ssize_t H, Py_ssize_t W,
+                     int skin_cell, int grid, const int* bounds, int* row,
+                     int* skin, int* cr_sum, int* cb_sum, float* out) noexcept nogil:
+    """Skin share of every ``skin_cell`` square, then mean Cr and mean Cb of every grid cell.
+
+    Each row is first converted whole (a flat loop the compiler vectorises)
+    into ``row``: Cr, Cb and a 0/1 skin flag per pixel; then summed per cell.
+    """
+    cdef Py_ssize_t y, x, k, c
+    cdef int b, g, r, luma, cr, cb, total
+    cdef int n_sr = H // skin_cell, n_sc = W // skin_cell
+    cdef int gh = H // grid, gw = W // grid    # pixels per chroma cell
+    cdef int* row_cr = row
+    cdef int* row_cb = row + W
+    cdef int* row_skin = row + 2 * W
+    cdef int* cell_skin
+    cdef const uint8_t* px
+    memset(skin, 0, n_sr * n_sc * sizeof(int))
+    memset(cr_sum, 0, grid * grid * sizeof(int))
+    memset(cb_sum, 0, grid * grid * sizeof(int))
+    for y in range(H):
+        px = img + 3 * y * W
+        for x in range(W):
+            b = px[3 * x]
+            g = px[3 * x + 1]
+            r = px[3 * x + 2]
+            luma = (b * Y_B + g * Y_G + r * Y_R + YCC_HALF) >> YCC_SHIFT
+            cr = _clip8(((r - luma) * CR_K + YCC_DELTA + YCC_HALF) >> YCC_SHIFT)
+            cb = _clip8(((b - luma) * CB_K + YCC_DELTA + YCC_HALF) >> YCC_SHIFT)
+            row_cr[x] = cr
+            row_cb[x] = cb
+            row_skin[x] = ((bounds[0] <= cr) & (cr <= bounds[1])
+                           & (bounds[2] <= cb) & (cb <= bounds[3]))
+        if y < n_sr * skin_cell:
+            cell_skin = skin + (y // skin_cell) * n_sc
+            for c in range(n_sc):
+                total = 0
+                for x in range(c * skin_cell, (c + 1) * skin_cell):
+                    total += row_skin[x]
+                cell_skin[c] += total
+        if y < grid * gh:
+            k = (y // gh) * grid
+            for c in range(grid):
+                total = 0
+                for x in range(c * gw, (c + 1) * gw):
+                    total += row_cr[x]
+                cr_sum[k + c] += total
+                total = 0
+                for x in range(c * gw, (c + 1) * gw):
+                    total += row_cb[x]
+                cb_sum[k + c] += total
+    for k in range(n_sr * n_sc):
+        out[k] = skin[k] / <float>(skin_cell * skin_cell)
+    out += n_sr * n_sc
+    for k in range(grid * grid):
+        out[k] = cr_sum[k] / <float>(255 * gh * gw)
+        out[grid * grid + k] = cb_sum[k] / <float>(255 * gh * gw)
+
+
+def color_batch(const uint8_t[:, :, :, ::1] crops, float[:, ::1] out, int skin_cell, int grid,
+                const int[::1] bounds):
+    """Colour cues of BGR crops ``(N, H, W, 3)`` into ``out``, one row per crop.
+
+    ``bounds`` is the skin box ``(cr_lo, cr_hi, cb_lo, cb_hi)``, inclusive.
+    """
+    cdef Py_ssize_t N = crops.shape[0], H = crops.shape[1], W = crops.shape[2], n
+    cdef int* skin = NULL
+    cdef int* sums = NULL
+    cdef int* row = NULL
+    cdef bint ok
+    with nogil:
+        skin = <int*>malloc((H // skin_cell) * (W // skin_cell) * sizeof(int) + sizeof(int))
+        sums = <int*>malloc(2 * grid * grid * sizeof(int))
+        row = <int*>malloc(3 * W * sizeof(int))
+        ok = skin != NULL and sums != NULL and row != NULL
+        if ok:
+            for n in range(N):
+                _color_one(&crops[n, 0, 0, 0], H, W, skin_cell, grid, &bounds[0], row,
+                           skin, sums, sums + grid * grid, &out[n, 0])
+        free(skin)
+        free(sums)
+        free(row)
+    if not ok:
+        raise MemoryError()

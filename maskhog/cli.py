@@ -169,13 +169,17 @@ def _faces_option(default):
 @click.option("--size", default=64, show_default=True, type=click.IntRange(16, 256), help="Crop side in pixels.")
 @click.option("--margin", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Margin around the face box, as a fraction of its side.")
-@click.option("--clahe/--no-clahe", default=False, show_default=True, help="Even out lighting in each crop.")
+@click.option("--clahe/--no-clahe", default=False, show_default=True,
+              help="Even out lighting in each crop (gray models only).")
+@click.option("--color/--gray", default=True, show_default=True,
+              help="Add colour cues (where skin shows) to HOG + LBP, or describe gray crops only "
+                   "(for gray or infrared cameras).")
 @click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
               help="Augmented copies of each training face (0: none).")
 @_faces_option("detect")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and the augmentation.")
 @click.option("--max-pixels", default=50_000_000, show_default=True, help="Refuse larger images.")
-def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
+def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels):
     """Train a mask classifier on DATA folders (class folders or Pascal VOC), combined.
 
     Faces are split into train / validation / test by group (near-duplicates
@@ -186,7 +190,9 @@ def train(data, out, size, margin, clahe, copies, faces, seed, max_pixels):
     from .crops import CropSpec
     from .training import train as run
 
-    spec = CropSpec(size=size, margin=margin, clahe=clahe)
+    if color and clahe:
+        raise click.UsageError("--clahe evens out gray crops: use it with --gray")
+    spec = CropSpec(size=size, margin=margin, clahe=clahe, color=color)
     model, report = run(list(data), out=out, spec=spec, augment=Augment(copies=copies),
                         detector=_face_detector(faces), seed=seed, max_pixels=max_pixels,
                         progress_factory=_progress, log_fn=_log)

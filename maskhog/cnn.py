@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -32,8 +33,10 @@ import numpy as np
 
 from .crops import CropSpec
 from .labels import CLASSES
-from .model import ModelError
+from .model import ModelError, _sha256
 from .perthread import PerThread
+
+log = logging.getLogger("maskhog")
 
 __all__ = ["CnnClassifier", "Cascade", "STAGES", "FORMAT", "default_cnn_path", "graph_sha256",
            "pick_backend", "make_classifier", "save_onnx"]
@@ -195,12 +198,19 @@ class Cascade:
     def __init__(self, svm, cnn: CnnClassifier, threshold: float | None = None):
         if tuple(svm.classes) != tuple(cnn.classes):
             raise ModelError(f"the SVM's classes {svm.classes} differ from the CNN's {cnn.classes}")
-        threshold = cnn.cascade_threshold if threshold is None else threshold
         if threshold is None:
-            raise ModelError(f"{cnn.path}: its header holds no cascade threshold; pass one")
+            threshold = cnn.cascade_threshold
+            if threshold is None:
+                raise ModelError(f"{cnn.path}: its header holds no cascade threshold; pass one")
+            chosen_for = cnn.info.get("cascade", {}).get("svm_coef_sha256")
+            if chosen_for and chosen_for != _sha256(svm.coef):
+                # A threshold is a point on one SVM's confidence scale: another SVM's differs.
+                log.warning("%s: its cascade threshold %.3f was chosen for another SVM than this "
+                            "one; retrain the CNN with `maskhog train-cnn --svm` or pass a threshold",
+                            cnn.path, threshold)
         self.svm, self.cnn, self.threshold = svm, cnn, float(threshold)
         self.classes = svm.classes
-        # Each face is cropped twice: gray for the SVM, the CNN's way (colour) for the CNN.
+        # Each stage crops faces its own way (both may share one colour rule).
         self.crop_specs = (svm.crop, cnn.crop)
         self.calls = self.faces = 0
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ faces the same way. The rule's settings travel inside every model file.
 The rule: take the square around the box's centre whose side is the box's
 longer side, grow it by ``margin`` on every side, repeat the border pixels
 where the square leaves the image, convert to gray (unless ``color`` is set:
-the CNN stage sees BGR colour), resize to ``size`` x ``size``
+the shipped SVM and the CNN stage see BGR colour), resize to ``size`` x ``size``
 (area-averaging when shrinking, so small details do not alias) and, if
 ``clahe`` is set, even out the lighting with CLAHE (gray crops only).
 

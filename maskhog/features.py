@@ -1,10 +1,13 @@
-"""HOG and uniform-LBP features of grayscale face crops.
+"""HOG and uniform-LBP features of gray face crops, and colour cues of colour ones.
 
 The public functions here validate their input, then hand whole batches to
 the compiled kernels in :mod:`maskhog._features` (the only module that
 imports them). The results equal scikit-image's ``skimage.feature.hog`` and
 ``skimage.feature.local_binary_pattern(P=8, R=1, method='uniform')``, and are
-an order of magnitude faster than OpenCV's ``HOGDescriptor``.
+an order of magnitude faster than OpenCV's ``HOGDescriptor``. The colour
+cues (:func:`color_features`: how much skin shows where, and the mean
+chroma) equal OpenCV's YCrCb conversion followed by a skin-colour box test.
+:func:`face_features` puts them together as the mask classifier sees them.
 
 Examples
 --------
@@ -32,6 +35,9 @@ import numpy as np
 import os
 
 __all__ = [
+    "color_features",
+    "color_length",
+    "face_features",
     "hog",
     "hog_length",
     "hog_lbp_features",
@@ -39,6 +45,9 @@ __all__ = [
     "lbp_histograms",
     "LBP_CODES",
     "SIMD",
+    "SKIN_CB",
+    "SKIN_CR",
+    "to_gray",
 ]
 
 #: Number of uniform LBP codes for P=8: 0..8 ones in a uniform pattern, plus 9 for the rest.
@@ -354,3 +363,117 @@ def hog_lbp_features(crops, *, orientations=9, pixels_per_cell=(8, 8), cells_per
     _features.hog_lbp_batch(batch, out, *settings.kernel_args(),
                             _lbp_plan(*batch.shape[1:], grid), n_hog)
     return out[0] if single else out
+
+
+# ------------------------------------------------------------ colour cues --
+
+#: The skin box in the Cr-Cb plane (inclusive), after D. Chai and K. N. Ngan [3]_.
+SKIN_CR = (133, 173)
+SKIN_CB = (77, 127)
+
+
+def _as_color_batch(crops) -> tuple[np.ndarray, bool]:
+    """Return ``crops`` as a C-contiguous ``(N, H, W, 3)`` uint8 BGR array, and whether one was given."""
+    arr = np.asarray(crops)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"colour crops must be uint8 BGR, got dtype {arr.dtype}")
+    if arr.ndim not in (3, 4) or arr.shape[-1] != 3:
+        raise ValueError("expected one BGR crop (H, W, 3) or a batch of them (N, H, W, 3); "
+                         f"got an array of shape {arr.shape}")
+    single = arr.ndim == 3
+    if single:
+        arr = arr[np.newaxis]
+    if arr.shape[0] == 0:
+        raise ValueError("empty batch: there are no crops to describe")
+    return np.ascontiguousarray(arr), single
+
+
+def color_features(crops, *, skin_cell=8, chroma_grid=4):
+    """Where the skin shows, and the mean chroma, over a grid on each colour crop.
+
+    A mask hides the skin of the lower face; gray HOG and LBP see its edges
+    and texture but not its colour. Each pixel is converted to YCrCb exactly as
+    OpenCV's ``cv2.COLOR_BGR2YCrCb`` does (8-bit, BT.601) and counted as skin
+    when its chroma lies in the box ``Cr`` in :data:`SKIN_CR`, ``Cb`` in
+    :data:`SKIN_CB` [3]_, which ignores brightness.
+
+    Parameters
+    ----------
+    crops : (H, W, 3) or (N, H, W, 3) uint8 array_like
+        BGR crop(s).
+    skin_cell : int, default 8
+        Side of the square cells whose skin share is measured (the HOG cell).
+    chroma_grid : int, default 4
+        Cells per side of the grid whose mean Cr and Cb are measured (the LBP grid).
+
+    Returns
+    -------
+    (D,) or (N, D) float32 ndarray
+        The share of skin pixels in each ``skin_cell`` cell (row-major), then
+        the mean Cr, then the mean Cb of each ``chroma_grid`` cell, scaled to
+        0..1: 64 + 16 + 16 = 96 values for a 64x64 crop and the defaults.
+        Pixels beyond the last whole cell are ignored, as in :func:`hog`.
+
+    References
+    ----------
+    .. [3] D. Chai and K. N. Ngan, "Face segmentation using skin-color map in
+           videophone applications", IEEE TCSVT 9(4), 1999. :DOI:`10.1109/76.767122`
+    """
+    batch, single = _as_color_batch(crops)
+    h, w = batch.shape[1:3]
+    cell, grid = int(skin_cell), int(chroma_grid)
+    if cell < 1 or grid < 1 or h < max(cell, grid) or w < max(cell, grid):
+        raise ValueError(f"crops of {h}x{w} px cannot hold skin cells of {skin_cell} px "
+                         f"and a {chroma_grid}x{chroma_grid} chroma grid")
+    out = np.empty((batch.shape[0], color_length((h, w), skin_cell=cell, chroma_grid=grid)),
+                   np.float32)
+    bounds = np.array([*SKIN_CR, *SKIN_CB], np.intc)
+    _features.color_batch(batch, out, cell, grid, bounds)
+    return out[0] if single else out
+
+
+def color_length(shape=(64, 64), *, skin_cell=8, chroma_grid=4) -> int:
+    """Length of :func:`color_features` for crops of ``shape``."""
+    h, w = shape
+    return (h // skin_cell) * (w // skin_cell) + 2 * chroma_grid * chroma_grid
+
+
+def to_gray(crops) -> np.ndarray:
+    """Gray versions of BGR crops, ``(..., H, W, 3) -> (..., H, W)``, by OpenCV's weights."""
+    import cv2
+
+    batch, single = _as_color_batch(crops)
+    n, h, w, _ = batch.shape
+    gray = cv2.cvtColor(batch.reshape(n * h, w, 3), cv2.COLOR_BGR2GRAY).reshape(n, h, w)
+    return gray[0] if single else gray
+
+
+def face_features(crops, *, color=None, **hog_lbp):
+    """The vector the mask classifier sees: HOG + LBP of the gray crop, then its colour cues.
+
+    Parameters
+    ----------
+    crops : array_like
+        Gray ``(N, H, W)`` crops, or BGR ``(N, H, W, 3)`` uint8 crops (a single
+        crop without the leading axis is accepted too).
+    color : dict, optional
+        Keyword arguments of :func:`color_features`; when given (even empty),
+        the crops must be in colour and their colour cues are appended.
+    **hog_lbp
+        Keyword arguments of :func:`hog_lbp_features`.
+
+    Returns
+    -------
+    (D,) or (N, D) float32 ndarray
+    """
+    arr = np.asarray(crops)
+    colored = arr.ndim == 4 or (arr.ndim == 3 and arr.shape[-1] == 3 and color is not None)
+    if color is not None and not colored:
+        raise ValueError("this model's features include colour cues: it needs BGR crops "
+                         f"(N, H, W, 3), got an array of shape {arr.shape}")
+    if not colored:
+        return hog_lbp_features(arr, **hog_lbp)
+    texture = hog_lbp_features(to_gray(arr), **hog_lbp)
+    if color is None:
+        return texture
+    return np.concatenate([texture, color_features(arr, **color)], axis=-1)

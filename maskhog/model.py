@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,15 @@ from .labels import CLASSES
 __all__ = ["MaskClassifier", "ModelError", "FORMAT", "FORMAT_VERSION", "default_model_path"]
 
 FORMAT = "maskhog-linear"
-FORMAT_VERSION = 1
+#: 2 added colour cues (``features["color"]``, colour crops) and the gray fallback
+#: (``gray_*`` arrays); version 1 files (gray models) still load.
+FORMAT_VERSION = 2
 _ARRAYS = ("coef", "intercept", "calib_a", "calib_b")
+_GRAY_ARRAYS = tuple("gray_" + name for name in _ARRAYS)
+
+#: How far (0..1 scale) a crop's mean chroma may stray from neutral and still count as
+#: colourless: gray JPEGs and infrared frames stay within a level or two of 128.
+NEUTRAL_TOLERANCE = 3 / 255
 
 
 class ModelError(ValueError):
@@ -49,7 +57,7 @@ def _sha256(a: np.ndarray) -> str:
 
 
 class MaskClassifier:
-    """A linear mask classifier over HOG + LBP features of face crops.
+    """A linear mask classifier over HOG + LBP (and colour) features of face crops.
 
     Parameters
     ----------
@@ -64,13 +72,20 @@ class MaskClassifier:
     crop : CropSpec
         How faces were cropped for training; run time must crop the same way.
     features : dict
-        Keyword arguments of :func:`maskhog.features.hog_lbp_features`.
+        Keyword arguments of :func:`maskhog.features.face_features`: HOG and
+        LBP settings, and ``color`` (settings of the colour cues) when the
+        model sees colour crops.
     info : dict
         Free-form provenance: training data, metrics, versions.
+    gray : MaskClassifier, optional
+        For a model with colour cues: the same classes on HOG + LBP alone,
+        which decides for faces without colour (gray or infrared frames, where
+        no skin shows and the cues would read every face as masked).
     """
 
     def __init__(self, classes, coef, intercept, calib_a, calib_b, *, crop: CropSpec,
-                 features: dict | None = None, info: dict | None = None):
+                 features: dict | None = None, info: dict | None = None,
+                 gray: "MaskClassifier | None" = None):
         self.classes = tuple(classes)
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float64)
@@ -79,6 +94,7 @@ class MaskClassifier:
         self.crop = crop
         self.features = dict(features or {})
         self.info = dict(info or {})
+        self.gray = gray
         self._check()
 
     # ------------------------------------------------------------ predict --
@@ -88,7 +104,29 @@ class MaskClassifier:
         return np.asarray(X, dtype=np.float32) @ self.coef.T + self.intercept
 
     def predict_proba(self, X) -> np.ndarray:
-        """Calibrated class probabilities, ``(N, len(classes))``, rows summing to 1."""
+        """Calibrated class probabilities, ``(N, len(classes))``, rows summing to 1.
+
+        Rows of faces without colour go to the :attr:`gray` model, when there is one.
+        """
+        proba = self._proba(X)
+        if self.gray is not None and len(proba):
+            X = np.asarray(X)
+            flat = self.achromatic(X)
+            if flat.any():
+                proba[flat] = self.gray.predict_proba(X[flat, :self.gray.n_features])
+        return proba
+
+    def achromatic(self, X) -> np.ndarray:
+        """Which rows of ``X`` (features with colour cues) come from crops without colour.
+
+        Every mean Cr and Cb of the crop's grid within :data:`NEUTRAL_TOLERANCE`
+        of the neutral 128 (skin is far from it: Cr 133-173).
+        """
+        grid = self.features["color"].get("chroma_grid", 4)
+        chroma = np.asarray(X)[:, -2 * grid * grid:]
+        return np.all(np.abs(chroma - 128 / 255) <= NEUTRAL_TOLERANCE, axis=1)
+
+    def _proba(self, X) -> np.ndarray:
         scores = self.decision_function(X)
         p = 1.0 / (1.0 + np.exp(np.clip(self.calib_a * scores + self.calib_b, -50, 50)))
         if len(self.classes) == 2:
@@ -102,13 +140,14 @@ class MaskClassifier:
         return np.asarray(self.classes)[self.predict_proba(X).argmax(axis=1)]
 
     def classify_crops(self, crops) -> np.ndarray:
-        """Probabilities for ``(N, size, size)`` uint8 crops made with :attr:`crop`."""
-        from .features import hog_lbp_features
+        """Probabilities for uint8 crops made with :attr:`crop`: ``(N, size, size)``, or
+        ``(N, size, size, 3)`` BGR when the rule keeps colour."""
+        from .features import face_features
 
         crops = np.asarray(crops)
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
-        return self.predict_proba(hog_lbp_features(crops, **self.features))
+        return self.predict_proba(face_features(crops, **self.features))
 
     @property
     def crop_specs(self) -> tuple:
@@ -124,6 +163,8 @@ class MaskClassifier:
     def save(self, path) -> None:
         """Write the model as ``.npz`` arrays plus a JSON header (no pickles)."""
         arrays = {name: getattr(self, name) for name in _ARRAYS}
+        if self.gray is not None:
+            arrays.update({"gray_" + name: getattr(self.gray, name) for name in _ARRAYS})
         header = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -159,7 +200,7 @@ class MaskClassifier:
                 if "header" not in files:
                     raise ModelError(f"{path}: not a maskhog model (no header)")
                 header = json.loads(bytes(npz["header"]).decode())
-                arrays = {name: npz[name] for name in _ARRAYS if name in files}
+                arrays = {name: npz[name] for name in _ARRAYS + _GRAY_ARRAYS if name in files}
         except ModelError:
             raise
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, UnicodeDecodeError,
@@ -179,15 +220,21 @@ class MaskClassifier:
                 raise ModelError(f"{path}: checksum of {name!r} does not match: the file was "
                                  "altered or damaged")
         try:
+            crop, features = CropSpec.from_dict(header["crop"]), header.get("features", {})
+            gray = None
+            if "gray_coef" in arrays:
+                gray = cls(header["classes"], *(arrays["gray_" + name] for name in _ARRAYS),
+                           crop=replace(crop, color=False),
+                           features={k: v for k, v in features.items() if k != "color"})
             model = cls(header["classes"], arrays["coef"], arrays["intercept"], arrays["calib_a"],
-                        arrays["calib_b"], crop=CropSpec.from_dict(header["crop"]),
-                        features=header.get("features", {}), info=header.get("info", {}))
+                        arrays["calib_b"], crop=crop, features=features,
+                        info=header.get("info", {}), gray=gray)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: inconsistent model: {exc}") from None
         return model
 
     def _check(self) -> None:
-        from .features import hog_lbp_features
+        from .features import face_features
 
         if len(self.classes) < 2 or any(c not in CLASSES for c in self.classes):
             raise ValueError(f"classes must be two or three of {CLASSES}, got {self.classes}")
@@ -201,10 +248,16 @@ class MaskClassifier:
                 raise ValueError(f"{name} must have shape ({k},)")
         if not all(np.isfinite(getattr(self, n)).all() for n in _ARRAYS):
             raise ValueError("model arrays contain NaN or infinite values")
-        if self.crop.color:
-            raise ValueError("HOG + LBP features need gray crops, the crop rule asks for colour")
+        if "color" in self.features and not self.crop.color:
+            raise ValueError("the features include colour cues but the crop rule makes gray crops")
+        if self.gray is not None:
+            if "color" not in self.features or "color" in self.gray.features:
+                raise ValueError("a gray fallback belongs to a model with colour cues and has none itself")
+            if self.gray.classes != self.classes:
+                raise ValueError("the gray fallback must know the same classes")
         size = self.crop.size
-        d = hog_lbp_features(np.zeros((size, size), np.uint8), **self.features).size
+        blank = np.zeros((1, size, size, 3) if self.crop.color else (1, size, size), np.uint8)
+        d = face_features(blank, **self.features).shape[1]
         if d != self.coef.shape[1]:
             raise ValueError(f"the model has {self.coef.shape[1]} weights but its feature "
                              f"settings give {d} features for {size}x{size} crops")

@@ -125,8 +125,9 @@ class MaskDetector:
         """Verdicts for given face boxes of a BGR image (no detection)."""
         if not len(boxes):
             return []
-        # One crop per rule the classifier asks for (the cascade: gray for the SVM, colour for the CNN).
-        crops = [crop_faces(image, boxes, spec) for spec in self.model.crop_specs]
+        # One crop per rule the classifier asks for (the cascade's two stages may share one).
+        cut = {spec: crop_faces(image, boxes, spec) for spec in dict.fromkeys(self.model.crop_specs)}
+        crops = [cut[spec] for spec in self.model.crop_specs]
         if hasattr(self.model, "classify_with_stage"):   # the cascade says which stage decided
             proba, stages = self.model.classify_with_stage(*crops)
         else:

@@ -4,7 +4,8 @@ The steps, each a function of its own:
 
 1. :func:`face_crops` cuts every labelled face with the crop rule (and adds
    augmented copies for training faces);
-2. :func:`maskhog.features.hog_lbp_features` describes the crops;
+2. :func:`maskhog.features.face_features` describes the crops: HOG and LBP
+   of the gray crop, plus where skin shows and the mean chroma (colour crops);
 3. :func:`fit_classifier` standardises the features, fits a linear SVM with
    balanced class weights for each C of a grid, keeps the C with the best
    balanced accuracy on the validation faces, and turns its scores into
@@ -23,14 +24,14 @@ import logging
 import time
 from collections import Counter
 from itertools import chain
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .augment import Augment, augmented_crops
 from .crops import CropSpec, crop_faces
 from .data import Dataset, Sample, group_split, load_datasets
-from .features import hog_lbp_features
+from .features import face_features
 from .io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
 from .labels import CLASSES
 from .model import MaskClassifier
@@ -40,7 +41,12 @@ __all__ = ["FaceCrops", "face_crops", "fit_classifier", "train", "C_GRID"]
 log = logging.getLogger("maskhog")
 
 #: SVM regularisation strengths tried on the validation faces.
-C_GRID = (0.003, 0.01, 0.03, 0.1)
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
+
+#: Feature settings of colour models (:func:`maskhog.features.face_features`): HOG and
+#: LBP of the gray crop plus colour cues. Trained on faces/ and tested on scenes/, the
+#: colour cues lift accuracy from 0.73 to 0.91 (train/measure.py).
+COLOR_FEATURES = {"color": {"skin_cell": 8, "chroma_grid": 4}}
 
 
 @dataclass
@@ -234,9 +240,10 @@ def fit_classifier(X_train, y_train, X_val, y_val, *, C_grid=C_GRID, seed=0, cro
     return model, {"C_grid": {str(c): s for c, s in search.items()}, "C": C_grid[best]}
 
 
-def train(roots, *, out=None, spec: CropSpec = CropSpec(), augment: Augment | None = Augment(),
-          detector=None, seed: int = 0, C_grid=C_GRID, max_pixels: int = DEFAULT_MAX_PIXELS,
-          progress_factory=None, log_fn=print) -> tuple[MaskClassifier, dict]:
+def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: dict | None = None,
+          augment: Augment | None = Augment(), detector=None, seed: int = 0, C_grid=C_GRID,
+          max_pixels: int = DEFAULT_MAX_PIXELS, progress_factory=None,
+          log_fn=print) -> tuple[MaskClassifier, dict]:
     """Train on data folders, report held-out test figures, optionally save.
 
     Parameters
@@ -245,8 +252,13 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(), augment: Augment | No
         Class folders and/or Pascal VOC folders, combined.
     out : path, optional
         Where to save the model.
-    spec, augment, detector, seed, C_grid, max_pixels
-        See :class:`CropSpec`, :class:`Augment`, :mod:`maskhog.detect`.
+    spec : CropSpec
+        The crop rule; colour crops (the default) for colour cues.
+    features : dict, optional
+        Feature settings (:func:`maskhog.features.face_features`); default
+        :data:`COLOR_FEATURES` for colour crops, HOG + LBP alone for gray ones.
+    augment, detector, seed, C_grid, max_pixels
+        See :class:`Augment`, :mod:`maskhog.detect`.
     progress_factory : callable(total, label) -> context manager with ``update(n)``
     log_fn : callable(str)
         Where progress messages go.
@@ -275,12 +287,25 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(), augment: Augment | No
                                      max_pixels=max_pixels)
         log_fn(f"{name}: {parts[name].summary()}")
 
-    features = {}
-    X = {name: hog_lbp_features(p.crops, **features) for name, p in parts.items()}
+    if features is None:
+        features = dict(COLOR_FEATURES) if spec.color else {}
+    X = {name: face_features(p.crops, **features) for name, p in parts.items()}
     model, search = fit_classifier(X["train"], parts["train"].labels, X["validation"],
                                    parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec, features=features,
                                    log_fn=log_fn)
     test = parts["test"]
+    gray_metrics = None
+    if "color" in features:
+        # The fallback for colourless faces: the same faces, HOG + LBP alone.
+        texture = {k: v for k, v in features.items() if k != "color"}
+        d = face_features(parts["test"].crops[:1], **texture).shape[1]
+        log_fn("gray fallback (HOG + LBP alone):")
+        model.gray, search["gray"] = fit_classifier(
+            X["train"][:, :d], parts["train"].labels, X["validation"][:, :d],
+            parts["validation"].labels, C_grid=C_grid, seed=seed, crop=replace(spec, color=False),
+            features=texture, log_fn=log_fn)
+        gray_metrics = classification_metrics(test.labels, model.gray.predict_proba(X["test"][:, :d]),
+                                              model.classes)
     metrics = classification_metrics(test.labels, model.predict_proba(X["test"]), model.classes)
     # Annotation problems of the whole data set, then unreadable images of each part.
     skipped = sorted(set(data.skipped).union(*(p.skipped for p in parts.values())))
@@ -292,6 +317,7 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(), augment: Augment | No
         "detector": getattr(detector, "name", None),
         "search": search,
         "test_metrics": metrics,
+        "gray_test_metrics": gray_metrics,   # the fallback, on the test faces turned gray
         "seconds": round(time.time() - start, 1),
     }
     model.info = {"training": report, "versions": _versions()}

@@ -59,6 +59,12 @@ def test_train_evaluate_predict_round_trip(tmp_path, texture_folders):
     summary = json.loads(result.stdout)
     assert summary["classes"] == ["with_mask", "without_mask"] and summary["test_accuracy"] >= 0.9
     assert "cropping train faces" in result.stderr          # the progress bar is on stderr
+    from maskhog.model import MaskClassifier
+    trained = MaskClassifier.load(model)    # colour cues by default, with the gray fallback
+    assert trained.crop.color and "color" in trained.features and trained.gray is not None
+    result = runner.invoke(main, ["train", str(texture_folders), "--out", str(tmp_path / "x.npz"),
+                                  "--clahe"])
+    assert result.exit_code == 2 and "use it with --gray" in result.output
 
     report = tmp_path / "report"
     result = runner.invoke(main, ["evaluate", str(texture_folders), "--model", str(model),

@@ -104,7 +104,7 @@ def test_cascade_crops_each_face_for_each_stage(tmp_path):
 
     model, _, _ = tiny_graph(channels=3)
     save_onnx(model, tmp_path / "colour.onnx", header(color=True, threshold=1.01))  # CNN always
-    svm = MaskClassifier.load(default_model_path())
+    svm = MaskClassifier.load(default_model_path()).gray   # HOG + LBP alone: gray crops
     cascade = Cascade(svm, CnnClassifier(tmp_path / "colour.onnx"))
     assert [s.color for s in cascade.crop_specs] == [False, True]
     faces = MaskDetector(model=cascade).detect(data.astronaut(), rgb=True)
@@ -207,7 +207,7 @@ def test_refuses_newer_format_and_damaged_header(tiny_cnn, tmp_path):
 # ------------------------------------------------------------- cascade --
 
 def test_cascade_sends_only_unsure_faces_to_the_cnn(tiny_cnn, crops64):
-    svm = MaskClassifier.load(default_model_path())
+    svm = MaskClassifier.load(default_model_path()).gray   # gray crops, as the tiny CNN's
     cnn = CnnClassifier(tiny_cnn[0], backend="cpu")
     crops = crops64[:40]
     p_svm, p_cnn = svm.classify_crops(crops), cnn.classify_crops(crops)

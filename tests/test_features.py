@@ -2,8 +2,10 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 import pytest
+from skimage import data
 from skimage.feature import hog as sk_hog
 from skimage.feature import local_binary_pattern
 
@@ -206,3 +208,84 @@ def test_views_read_only_and_other_dtypes_are_accepted(face_crops):
     np.testing.assert_allclose(hog_lbp_features(face_crops[1] / 255.0)[:1764], expected[:1764],
                                atol=1e-5)
     np.testing.assert_array_equal(hog_lbp_features([face_crops[1], face_crops[1]])[1], expected)
+
+
+# ------------------------------------------------------------ colour cues --
+
+def _opencv_color_cues(crops, cell=8, grid=4):
+    """The documented definition, written with OpenCV and NumPy (slow, obvious)."""
+    n, h, w, _ = crops.shape
+    ycc = cv2.cvtColor(crops.reshape(n * h, w, 3), cv2.COLOR_BGR2YCrCb).reshape(n, h, w, 3)
+    skin = cv2.inRange(ycc.reshape(n * h, w, 3), (0, 133, 77), (255, 173, 127)).reshape(n, h, w) / 255
+    sr, sc = h // cell, w // cell
+    share = skin[:, :sr * cell, :sc * cell].reshape(n, sr, cell, sc, cell).mean(axis=(2, 4))
+    gh, gw = h // grid, w // grid
+    chroma = ycc[:, :grid * gh, :grid * gw, 1:].reshape(n, grid, gh, grid, gw, 2).mean(axis=(2, 4)) / 255
+    return np.hstack([share.reshape(n, -1), chroma[..., 0].reshape(n, -1), chroma[..., 1].reshape(n, -1)])
+
+
+@pytest.fixture(scope="session")
+def color_photos():
+    """Colour crops (BGR) of real photographs: the astronaut's face, coffee, a 70x50 odd size."""
+    a = data.astronaut()[:, :, ::-1]
+    faces = np.ascontiguousarray(np.stack([a[30:94, 170:234], cv2.resize(a[20:230, 150:330], (64, 64)),
+                                           cv2.resize(data.coffee()[:, :, ::-1], (64, 64))]))
+    return faces, np.ascontiguousarray(a[100:170, 300:350])
+
+
+def test_color_cues_equal_opencvs_ycrcb_and_the_skin_box(kernels, color_photos):
+    from maskhog.features import color_features
+
+    faces, odd = color_photos
+    np.testing.assert_allclose(color_features(faces), _opencv_color_cues(faces), atol=1e-6)
+    np.testing.assert_allclose(color_features(odd), _opencv_color_cues(odd[None])[0], atol=1e-6)
+    np.testing.assert_allclose(color_features(odd, skin_cell=5, chroma_grid=3),
+                               _opencv_color_cues(odd[None], 5, 3)[0], atol=1e-6)
+    # Every corner of the RGB cube, where fixed-point rounding and clipping bite.
+    rgb = np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
+    rgb[:, :4, :4] = np.array([[[b, g, r] for b in (0, 255) for g in (0, 255) for r in (0, 255)]
+                               for _ in range(2)], np.uint8).reshape(4, 4, 3)
+    np.testing.assert_allclose(color_features(rgb), _opencv_color_cues(rgb), atol=1e-6)
+
+
+def test_skin_cues_see_a_mask_on_a_real_face():
+    from maskhog.cli import _demo_images
+    from maskhog.features import color_features
+
+    (_, photo), (_, masked) = _demo_images()
+    box = (slice(80, 190), slice(165, 275))        # the astronaut's face, 110x110
+    crops = np.stack([cv2.resize(im[box], (64, 64), interpolation=cv2.INTER_AREA) for im in (photo, masked)])
+    skin = color_features(crops)[:, :64].reshape(2, 8, 8)   # skin share of each 8x8 cell
+    mouth = skin[:, 3:6, 2:6].mean(axis=(1, 2))    # where the drawn mask lies
+    assert mouth[0] > 0.9, mouth                   # bare skin
+    assert mouth[1] < 0.1, mouth                   # covered
+    np.testing.assert_array_equal(skin[0, :2], skin[1, :2])   # the forehead is unchanged
+
+
+def test_face_features_are_gray_texture_then_colour(color_photos):
+    from maskhog.features import color_features, face_features, to_gray
+
+    faces, _ = color_photos
+    got = face_features(faces, color={"skin_cell": 8, "chroma_grid": 4})
+    assert got.shape == (3, 1924 + 96)
+    gray = cv2.cvtColor(faces.reshape(-1, 64, 3), cv2.COLOR_BGR2GRAY).reshape(3, 64, 64)
+    np.testing.assert_array_equal(to_gray(faces), gray)
+    np.testing.assert_array_equal(got[:, :1924], hog_lbp_features(gray))
+    np.testing.assert_array_equal(got[:, 1924:], color_features(faces))
+    np.testing.assert_array_equal(face_features(faces[0], color={}), got[0])
+    np.testing.assert_array_equal(face_features(faces), hog_lbp_features(gray))   # no cues asked
+    with pytest.raises(ValueError, match="needs BGR crops"):
+        face_features(gray, color={})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((2, 64, 64), np.uint8), "expected one BGR crop"),
+    (np.zeros((2, 64, 64, 3), np.float32), "must be uint8"),
+    (np.zeros((0, 64, 64, 3), np.uint8), "empty batch"),
+    (np.zeros((4, 4, 3), np.uint8), "cannot hold skin cells"),
+])
+def test_color_features_refuse_bad_input(bad, message):
+    from maskhog.features import color_features
+
+    with pytest.raises((ValueError, TypeError), match=message):
+        color_features(bad)

@@ -112,15 +112,16 @@ def test_training_skips_bad_files_and_counts_them(texture_folders, tmp_path):
     assert report["test_metrics"]["accuracy"] >= 0.9
 
 
-def test_linear_model_refuses_a_colour_crop_rule():
+def test_colour_cues_need_a_colour_crop_rule():
     from dataclasses import replace
 
     from maskhog.model import MaskClassifier, default_model_path
 
     m = MaskClassifier.load(default_model_path())
-    with pytest.raises(ValueError, match="need gray crops"):
+    assert m.crop.color and "color" in m.features       # the shipped model sees colour
+    with pytest.raises(ValueError, match="colour cues but the crop rule makes gray crops"):
         MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b,
-                       crop=replace(m.crop, color=True), features=m.features)
+                       crop=replace(m.crop, color=False), features=m.features)
 
 
 def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_folders):
@@ -137,3 +138,31 @@ def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_fol
     assert also.shape == (len(data), 32, 32, 3)
     with pytest.raises(ValueError, match="one crop rule only"):
         face_crops(data, CropSpec(size=32), augment=Augment(), also=(colour,))
+
+
+def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
+    import cv2
+
+    from maskhog.cli import _demo_images
+    from maskhog.crops import crop_faces
+    from maskhog.features import face_features
+    from maskhog.model import MaskClassifier, default_model_path
+
+    m = MaskClassifier.load(default_model_path())
+    assert m.gray is not None and "color" not in m.gray.features
+    (_, photo), (_, masked) = _demo_images()
+    box = [(165, 80, 275, 190)]   # the astronaut's face
+    colour = [crop_faces(im, box, m.crop) for im in (photo, masked)]
+    gray = [crop_faces(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), box, m.crop) for im in (photo, masked)]
+    X = face_features(np.concatenate(colour + gray), **m.features)
+    assert m.achromatic(X).tolist() == [False, False, True, True]
+    p = m.predict_proba(X)
+    np.testing.assert_allclose(p[2:], m.gray.predict_proba(X[2:, :m.gray.n_features]))
+    # Without colour no skin shows: the colour weights alone would see a mask on the bare face.
+    assert np.asarray(m.classes)[m._proba(X[2:3]).argmax()] == "with_mask"
+    assert np.asarray(m.classes)[p.argmax(axis=1)].tolist() == [
+        "without_mask", "with_mask", "without_mask", "with_mask"]
+    # The fallback travels in the file, under its own checksums.
+    m.save(tmp_path / "m.npz")
+    again = MaskClassifier.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(again.predict_proba(X), p)

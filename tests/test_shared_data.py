@@ -39,11 +39,12 @@ def held_out_scene_faces(shared):
 def test_shipped_model_on_held_out_scene_faces(held_out_scene_faces):
     model, faces = held_out_scene_faces
     m = classification_metrics(faces.labels, model.classify_crops(faces.crops), model.classes)
-    # Guards a little below what the shipped model measured here (train/README.md):
-    # recall 0.78 / 0.61 / 0.57, balanced accuracy 0.65 on 481 faces.
+    # Guards a little below what the shipped model measured here: accuracy 0.86,
+    # recall 0.89 / 0.81 / 0.29 (4 of 14), balanced accuracy 0.66 on 481 faces.
     assert m["n"] > 400
-    assert m["per_class"]["with_mask"]["recall"] >= 0.7
-    assert m["per_class"]["without_mask"]["recall"] >= 0.5
+    assert m["accuracy"] >= 0.82
+    assert m["per_class"]["with_mask"]["recall"] >= 0.85
+    assert m["per_class"]["without_mask"]["recall"] >= 0.75
     assert m["balanced_accuracy"] >= 0.6
 
 
@@ -61,14 +62,15 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
     svm, faces = held_out_scene_faces
     cascade = Cascade(svm, CnnClassifier(default_cnn_path()))
     (colour,) = faces.also
-    assert colour.shape == faces.crops.shape + (3,)
+    assert colour.shape == faces.crops.shape and colour.shape[-1] == 3   # one rule for both stages
     figures = {name: classification_metrics(faces.labels, model.classify_crops(*crops), svm.classes)
                for name, model, crops in (("svm", svm, [faces.crops]), ("cnn", cascade.cnn, [colour]),
                                           ("cascade", cascade, [faces.crops, colour]))}
-    # Measured here (train/cnn_model.json's split, 481 scene faces): accuracy SVM 0.78,
-    # CNN 0.94, cascade 0.91 with 38% of faces sent to the CNN; guards a little below.
-    assert figures["cnn"]["accuracy"] >= figures["svm"]["accuracy"] + 0.10
+    # Measured here (train/cnn_model.json's split, 481 scene faces): accuracy SVM 0.86,
+    # CNN 0.94, cascade 0.92 with 17% of faces sent to the CNN; balanced accuracy 0.66,
+    # 0.84, 0.79. Guards a little below.
+    assert figures["cnn"]["accuracy"] >= figures["svm"]["accuracy"] + 0.05
     assert figures["cnn"]["balanced_accuracy"] >= figures["svm"]["balanced_accuracy"] + 0.10
-    assert figures["cascade"]["accuracy"] >= figures["svm"]["accuracy"] + 0.08
-    assert figures["cascade"]["accuracy"] >= figures["cnn"]["accuracy"] - 0.04
-    assert 0.1 <= cascade.cnn_fraction <= 0.45
+    assert figures["cascade"]["accuracy"] >= figures["svm"]["accuracy"] + 0.04
+    assert figures["cascade"]["accuracy"] >= figures["cnn"]["accuracy"] - 0.03
+    assert 0.05 <= cascade.cnn_fraction <= 0.3

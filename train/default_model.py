@@ -17,11 +17,13 @@ from pathlib import Path
 from maskhog.augment import Augment
 from maskhog.crops import CropSpec
 from maskhog.detect import DlibFrontal
-from maskhog.training import train
+from maskhog.training import COLOR_FEATURES, train
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = {
-    "crop": CropSpec(size=64, margin=0.0, clahe=False),
+    "crop": CropSpec(size=64, margin=0.0, clahe=False, color=True),
+    # HOG + LBP of the gray crop, plus where skin shows and the mean chroma.
+    "features": COLOR_FEATURES,
     "augment": Augment(copies=2),
     "seed": 0,
     # faces/ images: the whole image. dlib's stock detector finds 48% of the unmasked
@@ -36,7 +38,8 @@ def main():
     parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "default.npz")
     args = parser.parse_args()
     roots = [args.data / "faces", args.data / "scenes"]
-    model, report = train(roots, out=args.out, spec=SETTINGS["crop"], augment=SETTINGS["augment"],
+    model, report = train(roots, out=args.out, spec=SETTINGS["crop"], features=SETTINGS["features"],
+                          augment=SETTINGS["augment"],
                           detector=DlibFrontal(upsample=1) if SETTINGS["faces"] == "detect" else None,
                           seed=SETTINGS["seed"])
     # No machine-specific paths in the record.

@@ -29,24 +29,24 @@ from default_model import SETTINGS
 from maskhog.data import load_dataset
 from maskhog.detect import DlibFrontal
 from maskhog.evaluation import classification_metrics
-from maskhog.features import hog_lbp_features
+from maskhog.features import face_features
 from maskhog.training import C_GRID, face_crops, fit_classifier
 
 HERE = Path(__file__).resolve().parent
 
 
-def described(data, spec, augment, detector, seed):
+def described(data, spec, features, augment, detector, seed):
     """Features of every face and of its augmented copies, and which face owns each copy."""
     faces = face_crops(data, spec, detector=detector, augment=augment, seed=seed)
     copies = faces.origin == "augmented"
     owner = np.cumsum(~copies)[copies] - 1   # each face is followed by its copies
-    X = hog_lbp_features(faces.crops)
+    X = face_features(faces.crops, **features)
     return {"X": X[~copies], "y": faces.labels[~copies], "g": faces.groups[~copies],
             "Xa": X[copies], "owner": owner, "crops": faces.crops[~copies],
             "boxes": np.array([box for _, box in faces.sources])}
 
 
-def fit_on(d, index, spec, seed, C_grid=C_GRID):
+def fit_on(d, index, spec, features, seed, C_grid=C_GRID):
     """Train as `maskhog train` does on the faces ``index`` (+ their augmented copies)."""
     inner = StratifiedGroupKFold(6, shuffle=True, random_state=seed)
     tr, va = next(inner.split(d["X"][index], d["y"][index], d["g"][index]))
@@ -55,16 +55,16 @@ def fit_on(d, index, spec, seed, C_grid=C_GRID):
     X_tr = np.concatenate([d["X"][tr], d["Xa"][a]])
     y_tr = np.concatenate([d["y"][tr], d["y"][d["owner"][a]]])
     model, _ = fit_classifier(X_tr, y_tr, d["X"][va], d["y"][va], C_grid=C_grid, seed=seed,
-                              crop=spec, features={})
+                              crop=spec, features=features)
     return model
 
 
-def crossval(d, spec, k=5, seed=0, C_grid=C_GRID):
+def crossval(d, spec, features, k=5, seed=0, C_grid=C_GRID):
     classes = None
     outer = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
     y_all, p_all = [], []
     for train_idx, test_idx in outer.split(d["X"], d["y"], d["g"]):
-        model = fit_on(d, train_idx, spec, seed, C_grid)
+        model = fit_on(d, train_idx, spec, features, seed, C_grid)
         y_all.append(d["y"][test_idx])
         p_all.append(model.predict_proba(d["X"][test_idx]))
         classes = model.classes
@@ -78,33 +78,37 @@ def main():
                         help="Measure only these figures (default: all).")
     parser.add_argument("--margin", type=float, help="Override the recipe's crop margin.")
     parser.add_argument("--clahe", choices=["on", "off"], help="Override the recipe's CLAHE.")
+    parser.add_argument("--gray", action="store_true",
+                        help="Gray crops, HOG + LBP only (the recipe adds colour cues).")
     parser.add_argument("--C-grid", type=lambda v: tuple(float(c) for c in v.split(",")),
                         default=C_GRID, help="Comma-separated C candidates (default: the recipe's).")
     parser.add_argument("--out", type=Path, default=HERE / "measurements.json")
     args = parser.parse_args()
     only = set(args.only or ["faces", "cross", "scenes"])
-    spec = SETTINGS["crop"]
+    spec, features = SETTINGS["crop"], SETTINGS["features"]
+    if args.gray:
+        spec, features = replace(spec, color=False), {}
     if args.margin is not None:
         spec = replace(spec, margin=args.margin)
     if args.clahe:
         spec = replace(spec, clahe=args.clahe == "on")
     augment, seed = SETTINGS["augment"], SETTINGS["seed"]
     detector = DlibFrontal(upsample=1) if SETTINGS["faces"] == "detect" else None
-    out = {"crop": spec.to_dict()}
+    out = {"crop": spec.to_dict(), "features": features}
     start = time.time()
 
     if only & {"faces", "cross"}:
-        faces = described(load_dataset(args.data / "faces"), spec, augment, detector, seed)
+        faces = described(load_dataset(args.data / "faces"), spec, features, augment, detector, seed)
     if "faces" in only:
-        m = crossval(faces, spec, seed=seed, C_grid=args.C_grid)
+        m = crossval(faces, spec, features, seed=seed, C_grid=args.C_grid)
         out["faces_cv"] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy")}
         print("faces 5-fold group CV:", out["faces_cv"], flush=True)
     if only & {"cross", "scenes"}:
-        scenes = described(load_dataset(args.data / "scenes"), spec, augment, None, seed)
+        scenes = described(load_dataset(args.data / "scenes"), spec, features, augment, None, seed)
     if "cross" in only:
         boxes = scenes["boxes"]
         short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-        model = fit_on(faces, np.arange(len(faces["y"])), spec, seed, args.C_grid)
+        model = fit_on(faces, np.arange(len(faces["y"])), spec, features, seed, args.C_grid)
         keep = (short >= 24) & np.isin(scenes["y"], model.classes)
         m = classification_metrics(scenes["y"][keep], model.predict_proba(scenes["X"][keep]),
                                    model.classes)
@@ -114,7 +118,7 @@ def main():
         model.classify_crops(scenes["crops"][:1000])
         out["timing"] = {"classify_1000_crops_s": round(time.perf_counter() - t, 3)}
     if "scenes" in only:
-        m = crossval(scenes, spec, seed=seed, C_grid=args.C_grid)
+        m = crossval(scenes, spec, features, seed=seed, C_grid=args.C_grid)
         out["scenes_3class"] = {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"],
                                 "balanced_accuracy": m["balanced_accuracy"],
                                 "recall": {c: v["recall"] for c, v in m["per_class"].items()},

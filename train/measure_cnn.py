@@ -37,24 +37,25 @@ def main():
     args = parser.parse_args()
     start = time.time()
     faces = [args.data / "faces"]
-    svm, _ = train(faces, spec=SETTINGS["crop"], augment=SETTINGS["augment"], seed=SETTINGS["seed"])
+    svm, _ = train(faces, spec=SETTINGS["crop"], features=SETTINGS["features"],
+                   augment=SETTINGS["augment"], seed=SETTINGS["seed"])
     with tempfile.TemporaryDirectory() as tmp:
         cnn, report = train_cnn(faces, out=Path(tmp) / "cnn.onnx", svm=svm, augment=SETTINGS["augment"],
                                 seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads,
                                 color=not args.gray)
         size = (Path(tmp) / "cnn.onnx").stat().st_size
     scenes = load_dataset(args.data / "scenes")
-    gray = face_crops(scenes, svm.crop, also=(cnn.crop,))
-    boxes = np.array([box for _, box in gray.sources])
+    cut = face_crops(scenes, svm.crop, also=(cnn.crop,))   # each stage's crops, one reading
+    boxes = np.array([box for _, box in cut.sources])
     short = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    keep = (short >= 24) & np.isin(gray.labels, svm.classes)
-    y = gray.labels[keep]
+    keep = (short >= 24) & np.isin(cut.labels, svm.classes)
+    y = cut.labels[keep]
     cascade = Cascade(svm, cnn)
     out = {"trained_on": "faces", "tested_on": "scenes boxes >= 24 px, with_mask / without_mask",
            "cnn_crop": cnn.crop.to_dict(), "onnx_bytes": size, "cnn_validation": report["fit"],
            "cascade_choice": report["cascade"]}
     for name, model in (("svm", svm), ("cnn", cnn), ("cascade", cascade)):
-        crops = [{svm.crop: gray.crops, cnn.crop: gray.also[0]}[spec][keep] for spec in model.crop_specs]
+        crops = [{svm.crop: cut.crops, cnn.crop: cut.also[0]}[spec][keep] for spec in model.crop_specs]
         m = classification_metrics(y, model.classify_crops(*crops), svm.classes)
         out[name] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "per_class")}
         print(f"{name}: accuracy {m['accuracy']:.4f}, balanced {m['balanced_accuracy']:.4f}", flush=True)
