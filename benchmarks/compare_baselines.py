@@ -5,7 +5,7 @@
 Held-out data: the test part of the shipped models' own split (faces/ and
 scenes/ combined, groups kept whole, seed 0): neither maskhog model saw it.
 
-* Crops: every held-out face. maskhog classifies its 64x64 gray crop; the
+* Crops: every held-out face. maskhog classifies its 64x64 colour crop; the
   SSD, a detector, gets the face's square with half its side as margin on
   each side, in colour, and its largest detection's label is its answer (no
   detection counts as wrong).
@@ -110,7 +110,7 @@ def crops_table(test, svm, cnn, cascade, ssd):
             images[s.path] = read_image(s.path)
         boxes.append(face_box(s, images[s.path]))
         labels.append(s.label)
-    # Each face cut once per crop rule (gray for the SVM, colour for the CNN).
+    # Each face cut once per crop rule (the shipped SVM and CNN share one).
     crops = {spec: np.concatenate([crop_faces(images[s.path], [b], spec)
                                    for s, b in zip(test.samples, boxes)])
              for spec in {svm.crop, cnn.crop}}
