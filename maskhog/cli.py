@@ -417,7 +417,8 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsampl
               help="Pace a video file at its own frame rate, newest frame only, like a camera.")
 @click.option("--stats", is_flag=True, help="Print a JSON stats line to stderr every 5 s.")
 @click.option("--headless", is_flag=True,
-              help="No window (always the case with the headless OpenCV that maskhog installs).")
+              help="No window, events only (also when no window can open: maskhog installs "
+                   "OpenCV without a GUI; `pip install opencv-contrib-python` for one).")
 @_stage_options
 @_min_face_option
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(0, 64),
@@ -460,13 +461,26 @@ def live(source, model_path, detector_name, templates_dir, detect_every, scale, 
     def on_stats(record):
         click.echo(json.dumps(record), err=True)
 
+    preview = None
+    if not headless:
+        from .preview import Preview
+
+        preview = Preview()
+        why = preview.open()
+        if why:
+            _log(f"no window: {why}; events only")
+            preview = None
     try:
         final = run_live(source, detector, config=config, on_event=on_event,
-                         on_stats=on_stats if stats else None, stop=stop)
+                         on_stats=on_stats if stats else None,
+                         on_frame=preview.show if preview else None, stop=stop)
     except ImageError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         return
+    finally:
+        if preview:
+            preview.close()
     if stats:
         on_stats(final)
 
@@ -482,26 +496,16 @@ def _batches(items, size):
         yield batch
 
 
-_COLOURS = {"with_mask": (60, 180, 75), "without_mask": (40, 40, 230), "incorrect_mask": (0, 140, 255)}
-
-
 def _annotate(image, faces, folder, name, written):
     """Save ``image`` with each face's box, label and score drawn, under a unique name."""
     import re
 
     import cv2
 
+    from .draw import draw_faces
+
     folder.mkdir(parents=True, exist_ok=True)
-    out = image.copy()
-    for f in faces:
-        x1, y1, x2, y2 = f.box
-        colour = _COLOURS.get(f.label, (255, 255, 255))
-        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
-        text = f"{f.label} {f.score:.2f}"
-        (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        cv2.rectangle(out, (x1, max(0, y1 - h - 6)), (x1 + w + 4, y1), colour, -1)
-        cv2.putText(out, text, (x1 + 2, max(h, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+    out = draw_faces(image, faces)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "image"
     target, k = folder / f"{stem}.jpg", 1
     while target in written:   # two inputs with the same file name

@@ -16,7 +16,8 @@ the camera:
   wins ``k`` of its last ``m`` verdicts, so a label does not flicker.
 
 Events (a person appears, their label changes, they leave) go to a callback
-as dicts; the command line prints them as JSON lines.
+as dicts; the command line prints them as JSON lines. Another callback sees
+every processed frame with its tracks: the window of :mod:`maskhog.preview`.
 """
 
 from __future__ import annotations
@@ -187,13 +188,15 @@ def open_source(source: str, *, reconnect: int = 3):
 
 
 def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), on_event=print,
-             on_stats=None, stop: threading.Event | None = None) -> dict:
+             on_stats=None, on_frame=None, stop: threading.Event | None = None) -> dict:
     """Run the loop until the source ends or ``stop`` is set; return the final stats.
 
     ``on_event(dict)`` receives ``{"event": "appeared"|"changed"|"left", "frame",
     "track", "label", "score", "box"}``; ``on_stats(dict)`` receives periodic
     stats with ``fps``, ``latency_ms_p50``, ``latency_ms_p95`` (capture to
     verdict), ``rss_mb`` (peak resident memory) and per-stage milliseconds.
+    ``on_frame(frame, tracks, fps)`` sees every processed frame with the current
+    tracks (the live window draws them); returning ``False`` stops the loop.
     """
     import dlib
 
@@ -261,6 +264,9 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
             processed += 1
             now = time.perf_counter()
             latencies.append((now - t_cap) * 1000)
+            if on_frame is not None and on_frame(frame, list(tracks.values()),
+                                                 processed / max(now - start, 1e-9)) is False:
+                break
             if config.max_fps:
                 time.sleep(max(0.0, 1.0 / config.max_fps - (now - t0)))
             if on_stats and config.stats_every and now - last_stats >= config.stats_every:

@@ -71,3 +71,41 @@ def test_smoothing_needs_k_of_m_votes():
     assert t.label == "with_mask"
     assert t.vote("without_mask", 0.8, 3, 5)        # the third of the last five wins
     assert t.label == "without_mask"
+
+
+def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
+    from maskhog.draw import COLOURS, draw_faces
+    from maskhog.live import LiveConfig, run_live
+    from maskhog.pipeline import MaskDetector
+
+    seen = []
+
+    def on_frame(frame, tracks, fps):   # what the live window gets: stop after 6 frames
+        seen.append((frame.shape, [(t.label, t.box) for t in tracks], fps))
+        shown = draw_faces(frame, tracks, f"{fps:.1f} fps")
+        if tracks:   # her box is drawn in the colour of her label
+            x1, y1, x2, y2 = tracks[0].box
+            assert tuple(shown[(y1 + y2) // 2, x1]) == COLOURS[tracks[0].label]
+            assert not np.array_equal(shown[:12, :40], frame[:12, :40])   # the caption
+        return len(seen) < 6
+
+    events = []
+    stats = run_live(str(clip), MaskDetector(), config=LiveConfig(detect_every=2),
+                     on_event=events.append, on_frame=on_frame)
+    assert stats["frames"] == 6 and len(seen) == 6
+    assert all(labels == [("without_mask", labels[0][1])] for _, labels, _ in seen)
+    assert seen[-1][2] > 0
+    # Stopping early still ends the open track.
+    assert [e["event"] for e in events] == ["appeared", "left"]
+
+
+def test_live_without_a_gui_says_so_and_goes_on(clip):
+    from maskhog.preview import Preview
+
+    why = Preview.unavailable()
+    if why is None:
+        pytest.skip("this OpenCV could open a window here")
+    result = CliRunner().invoke(main, ["live", str(clip), "--detect-every", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"no window: {why}" in result.stderr
+    assert len(result.stdout.splitlines()) == 4   # the same events as --headless
