@@ -11,9 +11,12 @@ Held out from maskhog's detector training (``train/detector_fhog.py``):
   Recall per class and precision, each detector at its shipped threshold.
 * faces: images of the faces/ groups the detector never saw (its 30% held
   out): the share of with_mask and without_mask photos in which a face is
-  found, as they are and padded by a quarter of their side on each side
-  (most are tight crops, with no room around the face for a detection
-  window); ``--faces N`` looks at about N of them, 0 skips.
+  found: by the detector alone; through ``MaskDetector.find_faces``, which
+  searches small images (<= 400 px) again inside a gray border when it
+  finds nothing there (what ``maskhog predict`` and ``detect`` do); and by
+  the detector alone on every photo padded by a quarter of its side (most
+  are tight crops, with no room around the face for a detection window);
+  ``--faces N`` looks at about N of them, 0 skips.
 * time: mean ms per 640x480 frame (the test photos scaled to fit and padded),
   one thread.
 
@@ -35,6 +38,7 @@ from compare_baselines import letterbox
 
 from maskhog.detect import Face, box_iou, make_detector
 from maskhog.io import read_image, to_gray
+from maskhog.pipeline import MaskDetector
 
 HERE = Path(__file__).resolve().parent
 CLASSES = ("with_mask", "without_mask", "incorrect_mask")
@@ -115,7 +119,8 @@ def main():
     print(f"{len(test)} held-out scene photos, {len(photos)} held-out faces/ photos, OpenCV {cv2.__version__}, "
           "one thread\n")
     print("| detector | recall mask | recall no mask | recall incorrect | precision | "
-          "faces/ mask found (padded) | faces/ no mask found (padded) | ms per 640x480 frame |")
+          "faces/ mask found: alone / pipeline / padded | faces/ no mask found: alone / pipeline / padded "
+          "| ms per 640x480 frame |")
     print("|---|---|---|---|---|---|---|---|")
     for name, det in detectors.items():
         colour = isinstance(det, SSDFaces)
@@ -128,6 +133,8 @@ def main():
         recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
         precision = found / max(1, found + false)
         seen = Counter(label for label, photo in photos if det.detect(prep(photo)))
+        pipeline = MaskDetector(det)
+        seen_pipeline = Counter(label for label, photo in photos if pipeline.find_faces(prep(photo)))
         seen_padded = Counter(label for label, photo in photos if det.detect(prep(padded(photo))))
         total = Counter(label for label, _ in photos)
         gray_frames = [f if colour else to_gray(f) for f in frames]
@@ -135,8 +142,8 @@ def main():
         for f in gray_frames:
             det.detect(f)
         ms = (time.perf_counter() - start) * 1000 / len(gray_frames)
-        share = {c: f"{seen[c] / total[c]:.2f} ({seen_padded[c] / total[c]:.2f})" if total[c] else "-"
-                 for c in ("with_mask", "without_mask")}
+        share = {c: " / ".join(f"{found_in[c] / total[c]:.2f}" for found_in in (seen, seen_pipeline, seen_padded))
+                 if total[c] else "-" for c in ("with_mask", "without_mask")}
         print(f"| {name} | {recall['with_mask']:.2f} | {recall['without_mask']:.2f} | "
               f"{recall['incorrect_mask']:.2f} | {precision:.2f} | {share['with_mask']} | "
               f"{share['without_mask']} | {ms:.1f} |", flush=True)

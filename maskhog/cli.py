@@ -529,12 +529,15 @@ def detect(images, detector_name, templates_dir, upsample, fmt):
 
     from .io import ImageError, read_image
 
-    detector = _make_detector(detector_name, templates_dir, upsample=upsample)
+    from .pipeline import MaskDetector
+
+    # The same search as predict's (small images get a second look inside a border).
+    finder = MaskDetector(_make_detector(detector_name, templates_dir, upsample=upsample))
     if fmt == "csv":
         click.echo("image,face,x1,y1,x2,y2,score")
     for path in images:
         try:
-            faces = detector.detect(read_image(path))
+            faces = finder.find_faces(read_image(path))
         except ImageError as exc:
             _log(f"skipped {exc}")
             continue

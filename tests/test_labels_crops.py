@@ -148,3 +148,23 @@ def test_min_face_sets_the_search_scale(photos):
     assert big_only.search_scale() == pytest.approx(41 / 200)
     assert all(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= 200
                for f in big_only.detect(cv2.resize(photos["astronaut"], None, fx=3, fy=3)))
+
+
+def test_a_face_that_fills_a_small_image_is_found_inside_a_border():
+    import cv2
+
+    from maskhog.cli import _demo_images
+    from maskhog.pipeline import BORDER_BELOW, MaskDetector
+
+    (_, _), (_, masked) = _demo_images()
+    tight = np.ascontiguousarray(masked[75:185, 170:280])   # 110x110: her masked face, edge to edge
+    finder = MaskDetector()
+    assert finder.detector.detect(tight) == []              # no room for the detector's window
+    (face,) = finder.find_faces(tight)
+    x1, y1, x2, y2 = face.box
+    assert 0 <= x1 < x2 <= 110 and 0 <= y1 < y2 <= 110 and x2 - x1 >= 80   # in the image's pixels
+    (result,) = finder.detect(tight)
+    assert result.label == "with_mask"
+    # Larger images are not searched twice (a video frame with nobody in it stays cheap).
+    big = cv2.resize(tight, (BORDER_BELOW + 50,) * 2)
+    assert finder.detector.detect(big) == [] and finder.find_faces(big) == []
