@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, nonecheck=False
-"""Compiled HOG and uniform-LBP kernels: the hot path of maskhog.
+"""Compiled HOG, uniform-LBP and colour-cue kernels: the hot path of maskhog.
 
 Nothing but :mod:`maskhog.features` imports this module. The functions here
 trust their callers: arrays are C-contiguous, shapes agree, parameters are

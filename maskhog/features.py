@@ -454,8 +454,9 @@ def face_features(crops, *, color=None, **hog_lbp):
     Parameters
     ----------
     crops : array_like
-        Gray ``(N, H, W)`` crops, or BGR ``(N, H, W, 3)`` uint8 crops (a single
-        crop without the leading axis is accepted too).
+        Gray ``(N, H, W)`` crops, or BGR ``(N, H, W, 3)`` uint8 crops. A single
+        crop may drop the leading axis; a single BGR ``(H, W, 3)`` crop only
+        when ``color`` is given (without it, that shape reads as gray crops).
     color : dict, optional
         Keyword arguments of :func:`color_features`; when given (even empty),
         the crops must be in colour and their colour cues are appended.
