@@ -9,7 +9,9 @@ The steps, each a function of its own:
 3. :func:`fit_classifier` standardises the features, fits a linear SVM with
    balanced class weights for each C of a grid, keeps the C with the best
    balanced accuracy on the validation faces, and turns its scores into
-   probabilities with Platt sigmoids fitted on those held-out faces;
+   probabilities with Platt sigmoids fitted on those held-out faces; with
+   colour cues, :func:`fit_with_fallback` fits a second set of weights on HOG
+   + LBP alone for colourless faces;
 4. :func:`train` ties it together on a group-aware train / validation / test
    split and reports the test figures, which the model file keeps.
 
@@ -36,7 +38,8 @@ from .io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
 from .labels import CLASSES
 from .model import MaskClassifier
 
-__all__ = ["FaceCrops", "face_crops", "fit_classifier", "train", "C_GRID"]
+__all__ = ["FaceCrops", "face_crops", "fit_classifier", "fit_with_fallback", "train", "C_GRID",
+           "COLOR_FEATURES"]
 
 log = logging.getLogger("maskhog")
 
@@ -240,6 +243,27 @@ def fit_classifier(X_train, y_train, X_val, y_val, *, C_grid=C_GRID, seed=0, cro
     return model, {"C_grid": {str(c): s for c, s in search.items()}, "C": C_grid[best]}
 
 
+def fit_with_fallback(X_train, y_train, X_val, y_val, *, crop: CropSpec, features: dict,
+                      C_grid=C_GRID, seed=0, log_fn=None) -> tuple[MaskClassifier, dict]:
+    """:func:`fit_classifier`, plus the gray fallback when the features include colour cues.
+
+    The fallback is fitted the same way on the HOG + LBP columns alone (the
+    first ones of :func:`maskhog.features.face_features`) of the same faces:
+    it decides for crops without colour (:meth:`MaskClassifier.achromatic`).
+    """
+    model, search = fit_classifier(X_train, y_train, X_val, y_val, C_grid=C_grid, seed=seed,
+                                   crop=crop, features=features, log_fn=log_fn)
+    if "color" in features:
+        texture = {k: v for k, v in features.items() if k != "color"}
+        d = face_features(np.zeros((1, crop.size, crop.size), np.uint8), **texture).shape[1]
+        if log_fn:
+            log_fn("gray fallback (HOG + LBP alone):")
+        model.gray, search["gray"] = fit_classifier(
+            X_train[:, :d], y_train, X_val[:, :d], y_val, C_grid=C_grid, seed=seed,
+            crop=replace(crop, color=False), features=texture, log_fn=log_fn)
+    return model, search
+
+
 def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: dict | None = None,
           augment: Augment | None = Augment(), detector=None, seed: int = 0, C_grid=C_GRID,
           max_pixels: int = DEFAULT_MAX_PIXELS, progress_factory=None,
@@ -290,22 +314,15 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
     if features is None:
         features = dict(COLOR_FEATURES) if spec.color else {}
     X = {name: face_features(p.crops, **features) for name, p in parts.items()}
-    model, search = fit_classifier(X["train"], parts["train"].labels, X["validation"],
-                                   parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec, features=features,
-                                   log_fn=log_fn)
+    model, search = fit_with_fallback(X["train"], parts["train"].labels, X["validation"],
+                                      parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec,
+                                      features=features, log_fn=log_fn)
     test = parts["test"]
     gray_metrics = None
-    if "color" in features:
-        # The fallback for colourless faces: the same faces, HOG + LBP alone.
-        texture = {k: v for k, v in features.items() if k != "color"}
-        d = face_features(parts["test"].crops[:1], **texture).shape[1]
-        log_fn("gray fallback (HOG + LBP alone):")
-        model.gray, search["gray"] = fit_classifier(
-            X["train"][:, :d], parts["train"].labels, X["validation"][:, :d],
-            parts["validation"].labels, C_grid=C_grid, seed=seed, crop=replace(spec, color=False),
-            features=texture, log_fn=log_fn)
-        gray_metrics = classification_metrics(test.labels, model.gray.predict_proba(X["test"][:, :d]),
-                                              model.classes)
+    if model.gray is not None:   # the fallback on the test faces turned gray
+        gray = model.gray
+        gray_metrics = classification_metrics(
+            test.labels, gray.predict_proba(X["test"][:, :gray.n_features]), model.classes)
     metrics = classification_metrics(test.labels, model.predict_proba(X["test"]), model.classes)
     # Annotation problems of the whole data set, then unreadable images of each part.
     skipped = sorted(set(data.skipped).union(*(p.skipped for p in parts.values())))
@@ -317,7 +334,7 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         "detector": getattr(detector, "name", None),
         "search": search,
         "test_metrics": metrics,
-        "gray_test_metrics": gray_metrics,   # the fallback, on the test faces turned gray
+        "gray_test_metrics": gray_metrics,
         "seconds": round(time.time() - start, 1),
     }
     model.info = {"training": report, "versions": _versions()}

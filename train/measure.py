@@ -13,7 +13,8 @@ Prints (and writes to train/measurements.json):
 
 Each fold is trained exactly as `maskhog train` trains (the same crop rule,
 augmentation of training faces only, C chosen on a validation part of the
-training folds, Platt calibration), with the settings of default_model.py.
+training folds, Platt calibration, the gray fallback for colourless faces),
+with the settings of default_model.py.
 """
 
 import argparse
@@ -30,7 +31,7 @@ from maskhog.data import load_dataset
 from maskhog.detect import DlibFrontal
 from maskhog.evaluation import classification_metrics
 from maskhog.features import face_features
-from maskhog.training import C_GRID, face_crops, fit_classifier
+from maskhog.training import C_GRID, face_crops, fit_with_fallback
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,8 +55,8 @@ def fit_on(d, index, spec, features, seed, C_grid=C_GRID):
     a = np.isin(d["owner"], tr)
     X_tr = np.concatenate([d["X"][tr], d["Xa"][a]])
     y_tr = np.concatenate([d["y"][tr], d["y"][d["owner"][a]]])
-    model, _ = fit_classifier(X_tr, y_tr, d["X"][va], d["y"][va], C_grid=C_grid, seed=seed,
-                              crop=spec, features=features)
+    model, _ = fit_with_fallback(X_tr, y_tr, d["X"][va], d["y"][va], C_grid=C_grid, seed=seed,
+                                 crop=spec, features=features)
     return model
 
 
