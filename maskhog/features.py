@@ -38,6 +38,7 @@ __all__ = [
     "color_features",
     "color_length",
     "face_features",
+    "gray_crops",
     "hog",
     "hog_length",
     "hog_lbp_features",
@@ -47,7 +48,6 @@ __all__ = [
     "SIMD",
     "SKIN_CB",
     "SKIN_CR",
-    "to_gray",
 ]
 
 #: Number of uniform LBP codes for P=8: 0..8 ones in a uniform pattern, plus 9 for the rest.
@@ -438,13 +438,17 @@ def color_length(shape=(64, 64), *, skin_cell=8, chroma_grid=4) -> int:
     return (h // skin_cell) * (w // skin_cell) + 2 * chroma_grid * chroma_grid
 
 
-def to_gray(crops) -> np.ndarray:
-    """Gray versions of BGR crops, ``(..., H, W, 3) -> (..., H, W)``, by OpenCV's weights."""
-    import cv2
+def gray_crops(crops) -> np.ndarray:
+    """Gray versions of BGR crops, ``(..., H, W, 3) -> (..., H, W)``.
+
+    The batch is converted as one tall image by :func:`maskhog.io.to_gray`, so
+    crops turn gray exactly as whole frames do.
+    """
+    from .io import to_gray
 
     batch, single = _as_color_batch(crops)
     n, h, w, _ = batch.shape
-    gray = cv2.cvtColor(batch.reshape(n * h, w, 3), cv2.COLOR_BGR2GRAY).reshape(n, h, w)
+    gray = to_gray(batch.reshape(n * h, w, 3)).reshape(n, h, w)
     return gray[0] if single else gray
 
 
@@ -474,7 +478,7 @@ def face_features(crops, *, color=None, **hog_lbp):
                          f"(N, H, W, 3), got an array of shape {arr.shape}")
     if not colored:
         return hog_lbp_features(arr, **hog_lbp)
-    texture = hog_lbp_features(to_gray(arr), **hog_lbp)
+    texture = hog_lbp_features(gray_crops(arr), **hog_lbp)
     if color is None:
         return texture
     return np.concatenate([texture, color_features(arr, **color)], axis=-1)

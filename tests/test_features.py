@@ -263,13 +263,13 @@ def test_skin_cues_see_a_mask_on_a_real_face():
 
 
 def test_face_features_are_gray_texture_then_colour(color_photos):
-    from maskhog.features import color_features, face_features, to_gray
+    from maskhog.features import color_features, face_features, gray_crops
 
     faces, _ = color_photos
     got = face_features(faces, color={"skin_cell": 8, "chroma_grid": 4})
     assert got.shape == (3, 1924 + 96)
     gray = cv2.cvtColor(faces.reshape(-1, 64, 3), cv2.COLOR_BGR2GRAY).reshape(3, 64, 64)
-    np.testing.assert_array_equal(to_gray(faces), gray)
+    np.testing.assert_array_equal(gray_crops(faces), gray)
     np.testing.assert_array_equal(got[:, :1924], hog_lbp_features(gray))
     np.testing.assert_array_equal(got[:, 1924:], color_features(faces))
     np.testing.assert_array_equal(face_features(faces[0], color={}), got[0])

@@ -22,7 +22,7 @@ from sklearn.svm import LinearSVC
 from maskhog.augment import Augment
 from maskhog.crops import CropSpec
 from maskhog.data import load_dataset
-from maskhog.features import color_features, hog_lbp_features, to_gray
+from maskhog.features import color_features, gray_crops, hog_lbp_features
 from maskhog.training import face_crops
 
 DATA = Path(os.environ.get("MASKHOG_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
@@ -89,7 +89,7 @@ def main():
         np.savez(cache, train=f.crops, y_train=f.labels, test=s.crops[keep], y_test=s.labels[keep])
     d = np.load(cache)
     train, test, y_train, y_test = d["train"], d["test"], d["y_train"], d["y_test"]
-    texture = hog_lbp_features(to_gray(train)), hog_lbp_features(to_gray(test))
+    texture = hog_lbp_features(gray_crops(train)), hog_lbp_features(gray_crops(test))
     print(f"{len(train)} training crops (faces/, with copies), {len(test)} scene faces\n")
     print("| colour values | n | C=0.001 | C=0.003 | C=0.01 | recall with / without (C=0.001) |")
     print("|---|---|---|---|---|---|")
