@@ -142,12 +142,16 @@ class MaskClassifier:
     def classify_crops(self, crops) -> np.ndarray:
         """Probabilities for uint8 crops made with :attr:`crop`: ``(N, size, size)``, or
         ``(N, size, size, 3)`` BGR when the rule keeps colour."""
-        from .features import face_features
-
         crops = np.asarray(crops)
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)))
-        return self.predict_proba(face_features(crops, **self.features))
+        return self.predict_proba(self.describe(crops))
+
+    def describe(self, crops) -> np.ndarray:
+        """The feature rows of crops made with :attr:`crop`, as :meth:`predict_proba` takes them."""
+        from .features import face_features
+
+        return face_features(crops, **self.features)
 
     @property
     def crop_specs(self) -> tuple:

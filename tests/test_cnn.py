@@ -375,3 +375,25 @@ def test_cli_train_cnn_says_how_to_get_torch(texture_folders, tmp_path, monkeypa
     result = CliRunner().invoke(main, ["train-cnn", str(texture_folders), "--out", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1 and "pip install 'maskhog[cnn]'" in result.output
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_the_cascade_leaves_colourless_faces_to_the_svms_gray_weights():
+    import cv2
+
+    from maskhog.cli import _demo_images
+    from maskhog.crops import crop_faces
+
+    svm = MaskClassifier.load(default_model_path())
+    cascade = Cascade(svm, CnnClassifier(default_cnn_path()), threshold=1.01)   # else CNN always
+    box = [(165, 80, 275, 190)]
+    colour = np.concatenate([crop_faces(im, box, svm.crop) for _, im in _demo_images()])
+    gray = np.concatenate([crop_faces(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), box, svm.crop)
+                           for _, im in _demo_images()])
+    proba, stages = cascade.classify_with_stage(colour, colour)
+    assert list(stages) == ["cnn", "cnn"]
+    proba, stages = cascade.classify_with_stage(gray, gray)
+    assert list(stages) == ["svm", "svm"]
+    np.testing.assert_array_equal(proba, svm.classify_crops(gray))
+    assert [svm.classes[i] for i in proba.argmax(axis=1)] == ["without_mask", "with_mask"]
+    empty = np.zeros((0, 64, 64, 3), np.uint8)
+    assert cascade.classify_with_stage(empty, empty)[0].shape == (0, 3)
