@@ -12,8 +12,8 @@ Held out from maskhog's detector training (``train/detector_fhog.py``):
 * faces: images of the faces/ groups the detector never saw (its 30% held
   out): the share of with_mask and without_mask photos in which a face is
   found: by the detector alone; through ``MaskDetector.find_faces``, which
-  searches small images (<= 400 px) again inside a gray border when it
-  finds nothing there (what ``maskhog predict`` and ``detect`` do); and by
+  looks once more, at the image shrunk to at most 400 px inside a gray
+  border, when it finds nothing (what ``maskhog predict`` and ``detect`` do); and by
   the detector alone on every photo padded by a quarter of its side (most
   are tight crops, with no room around the face for a detection window);
   ``--faces N`` looks at about N of them, 0 skips.

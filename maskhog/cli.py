@@ -447,8 +447,10 @@ def live(source, model_path, detector_name, templates_dir, detect_every, scale, 
 
     if threads:
         cv2.setNumThreads(threads)
+    # No second look at frames without faces: it would cost an empty scene 20 ms a frame.
     detector = MaskDetector(_make_detector(detector_name, templates_dir),
-                            _load_classifier(model_path, stage, cnn_path), min_face=min_face)
+                            _load_classifier(model_path, stage, cnn_path), min_face=min_face,
+                            second_look=False)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
                         tracker=tracker)
     stop = threading.Event()
@@ -531,7 +533,7 @@ def detect(images, detector_name, templates_dir, upsample, fmt):
 
     from .pipeline import MaskDetector
 
-    # The same search as predict's (small images get a second look inside a border).
+    # The same search as predict's (a second look inside a border when nothing is found).
     finder = MaskDetector(_make_detector(detector_name, templates_dir, upsample=upsample))
     if fmt == "csv":
         click.echo("image,face,x1,y1,x2,y2,score")

@@ -14,16 +14,17 @@ import numpy as np
 from .crops import crop_faces
 from .io import to_bgr, to_gray
 
-__all__ = ["FaceResult", "MaskDetector", "BORDER", "BORDER_BELOW"]
+__all__ = ["FaceResult", "MaskDetector", "BORDER", "SECOND_LOOK"]
 
-#: Small images with no face found are searched again inside a gray border this wide
-#: (a share of their longer side); measured on held-out faces/ photos, most of them tight
-#: crops: a face found in 0.21 / 0.26 of masked / unmasked photos as they are, 0.85 / 0.89
-#: with this border (benchmarks/bench_detection.py).
+#: When no face is found, the image is looked at once more, shrunk to at most SECOND_LOOK
+#: pixels on its longer side and inside a gray border of BORDER times that side: a face
+#: that fills the image (a tight crop, a close-up) leaves the detector's window no room.
+#: Held-out faces/ photos, most of them tight crops: a face found in 0.21 / 0.26 of the
+#: masked / unmasked ones at the first look, 0.86 / 0.90 with the second
+#: (benchmarks/bench_detection.py). It costs about 20 ms on a 640x480 frame with nobody in
+#: it, so the live loop does without.
 BORDER = 0.4
-#: ... when their longer side is at most this many pixels (crops and thumbnails; a video
-#: frame without a face is not searched twice).
-BORDER_BELOW = 400
+SECOND_LOOK = 400
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class MaskDetector:
         that makes such a face the detector's smallest: enlarged when
         ``min_face`` is below it (24-px faces cost more), shrunk when above
         (only large faces: faster). 0 searches the image as it is.
+    second_look : bool
+        Search an image in which no face is found once more, shrunk and
+        framed by a border (:meth:`find_faces`); the live loop turns it off.
 
     Examples
     --------
@@ -75,7 +79,7 @@ class MaskDetector:
     ['without_mask']
     """
 
-    def __init__(self, detector=None, model=None, *, min_face: int = 0):
+    def __init__(self, detector=None, model=None, *, min_face: int = 0, second_look: bool = True):
         from .detect import MaskHog
         from pathlib import Path
 
@@ -86,6 +90,7 @@ class MaskDetector:
             model = MaskClassifier.load(model or default_model_path())
         self.model = model
         self.min_face = int(min_face)
+        self.second_look = bool(second_look)
 
     def big_enough(self, box) -> bool:
         """Whether a face box reaches ``min_face`` pixels on its shorter side."""
@@ -102,25 +107,27 @@ class MaskDetector:
         """Faces (:class:`maskhog.detect.Face`) of at least ``min_face`` pixels, in ``image``'s
         pixels; the image is searched resized by ``scale`` times :meth:`search_scale`.
 
-        A small image (at most :data:`BORDER_BELOW` pixels on its longer side)
-        in which no face is found is searched again inside a gray border of
-        :data:`BORDER` times its longer side: a face that fills a tight crop
-        or a thumbnail leaves no room around it for the detector's window.
+        When none is found and :attr:`second_look` is set, the image is searched
+        once more, shrunk to at most :data:`SECOND_LOOK` pixels and framed by a
+        gray border (see :data:`BORDER`).
         """
         import cv2
 
         from .detect import Face
 
         faces = self._search(image, scale)
-        h, w = image.shape[:2]
-        if faces or max(h, w) > BORDER_BELOW:
+        if faces or not self.second_look:
             return faces
-        p = int(round(BORDER * max(h, w)))
-        framed = cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        for face in self._search(framed, scale):
+        h, w = image.shape[:2]
+        f = min(1.0, SECOND_LOOK / max(h, w))
+        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
+        p = int(round(BORDER * max(small.shape[:2])))
+        framed = cv2.copyMakeBorder(small, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        for face in self.detector.detect(framed):
             x1, y1, x2, y2 = face.box   # back into the image's pixels, cut at its edges
-            box = (max(x1 - p, 0), max(y1 - p, 0), min(x2 - p, w), min(y2 - p, h))
-            if box[2] > box[0] and box[3] > box[1]:
+            box = (max(int(round((x1 - p) / f)), 0), max(int(round((y1 - p) / f)), 0),
+                   min(int(round((x2 - p) / f)), w), min(int(round((y2 - p) / f)), h))
+            if box[2] > box[0] and box[3] > box[1] and self.big_enough(box):
                 faces.append(Face(box, face.score))
         return faces
 
