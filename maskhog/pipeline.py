@@ -111,40 +111,40 @@ class MaskDetector:
         once more, shrunk to at most :data:`SECOND_LOOK` pixels and framed by a
         gray border (see :data:`BORDER`).
         """
+        from .detect import MAX_SIDE
+
+        longer = max(image.shape[:2])
+        # Never enlarge past the size the detector would shrink back to anyway.
+        faces = self._search(image, min(scale * self.search_scale(), max(1.0, MAX_SIDE / longer)))
+        if faces or not self.second_look:
+            return faces
+        f = min(1.0, SECOND_LOOK / longer)
+        return self._search(image, f, border=int(round(BORDER * round(longer * f))))
+
+    def _search(self, image: np.ndarray, f: float, border: int = 0) -> list:
+        """Faces of ``min_face`` pixels or more in ``image`` resized by ``f`` and framed by
+        ``border`` gray pixels, in ``image``'s own pixels (cut at its edges when framed)."""
         import cv2
 
         from .detect import Face
 
-        faces = self._search(image, scale)
-        if faces or not self.second_look:
-            return faces
         h, w = image.shape[:2]
-        f = min(1.0, SECOND_LOOK / max(h, w))
-        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
-        p = int(round(BORDER * max(small.shape[:2])))
-        framed = cv2.copyMakeBorder(small, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-        for face in self.detector.detect(framed):
-            x1, y1, x2, y2 = face.box   # back into the image's pixels, cut at its edges
-            box = (max(int(round((x1 - p) / f)), 0), max(int(round((y1 - p) / f)), 0),
-                   min(int(round((x2 - p) / f)), w), min(int(round((y2 - p) / f)), h))
-            if box[2] > box[0] and box[3] > box[1] and self.big_enough(box):
-                faces.append(Face(box, face.score))
-        return faces
-
-    def _search(self, image: np.ndarray, scale: float) -> list:
-        import cv2
-
-        from .detect import MAX_SIDE, Face
-
-        f = scale * self.search_scale()
-        # Never enlarge past the size the detector would shrink back to anyway.
-        f = min(f, max(1.0, MAX_SIDE / max(image.shape[:2])))
         if f != 1.0:
             image = cv2.resize(image, None, fx=f, fy=f,
                                interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-        faces = (Face(tuple(int(round(v / f)) for v in face.box), face.score)
-                 for face in self.detector.detect(image))
-        return [face for face in faces if self.big_enough(face.box)]
+        if border:
+            image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
+                                       value=(128, 128, 128))
+        faces = []
+        for face in self.detector.detect(image):
+            box = tuple(int(round((v - border) / f)) for v in face.box)
+            if border:   # a face that filled the image: cut its box at the image's edges
+                box = (max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h))
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    continue
+            if self.big_enough(box):
+                faces.append(Face(box, face.score))
+        return faces
 
     def detect(self, image: np.ndarray, *, rgb: bool = False) -> list[FaceResult]:
         """Faces in ``image`` (uint8 BGR by default, RGB with ``rgb=True``, or gray).
