@@ -246,6 +246,8 @@ def main():
           f"{peer['latency_ms_p95']:>6} | {peer['rss_mb']:>7} | {acc_ssd:>12.2f}")
     print(f"\npeople found at all: maskhog {found_ours:.2f}, SSD {found_ssd:.2f}; labelled right "
           f"among those found: maskhog {right_ours:.2f}, SSD {right_ssd:.2f}")
+    print(f"maskhog capture-to-verdict p95: {ours.get('verdict_ms_p95', '-')} ms "
+          f"(realtime: {ours_rt.get('verdict_ms_p95', '-')} ms)")
     print(f"maskhog / SSD frames per second: {ours['fps'] / peer['fps']:.2f}x; "
           f"maskhog stages (ms per frame): {ours['stage_ms']}; whole command {wall:.1f} s")
 

@@ -424,12 +424,15 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsampl
 @click.option("--threads", default=0, show_default=True, type=click.IntRange(0, 64),
               help="OpenCV's worker threads (resizing, the CNN stage); 0: OpenCV's default. "
                    "1 leaves a core free on a two-core machine.")
+@click.option("--recheck-every", default=2, show_default=True, type=click.IntRange(1),
+              help="Classify a face that holds still again only every N detections (new and "
+                   "moving faces at once).")
 @click.option("--tracker", type=click.Choice(["none", "correlation"]), default="none",
               show_default=True, help="Between detections, hold the face boxes still, or follow "
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
 def live(source, model_path, detector_name, templates_dir, detect_every, scale, max_fps, realtime, stats, headless,
-         stage, cnn_path, min_face, threads, tracker):
+         stage, cnn_path, min_face, threads, recheck_every, tracker):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
     Prints one JSON line per event on stdout: a person appears, their mask
@@ -452,7 +455,7 @@ def live(source, model_path, detector_name, templates_dir, detect_every, scale, 
                             _load_classifier(model_path, stage, cnn_path), min_face=min_face,
                             second_look=False)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
-                        tracker=tracker)
+                        recheck_every=recheck_every, tracker=tracker)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 

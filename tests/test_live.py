@@ -80,20 +80,24 @@ def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
 
     seen = []
 
-    def on_frame(frame, tracks, fps):   # what the live window gets: stop after 6 frames
+    def on_frame(frame, tracks, fps):   # what the live window gets: stop after 10 frames
         seen.append((frame.shape, [(t.label, t.box) for t in tracks], fps))
         shown = draw_faces(frame, tracks, f"{fps:.1f} fps")
         if tracks:   # her box is drawn in the colour of her label
             x1, y1, x2, y2 = tracks[0].box
             assert tuple(shown[(y1 + y2) // 2, x1]) == COLOURS[tracks[0].label]
             assert not np.array_equal(shown[:12, :40], frame[:12, :40])   # the caption
-        return len(seen) < 6
+        return len(seen) < 10
 
     events = []
     stats = run_live(str(clip), MaskDetector(), config=LiveConfig(detect_every=2),
                      on_event=events.append, on_frame=on_frame)
-    assert stats["frames"] == 6 and len(seen) == 6
-    assert all(labels == [("without_mask", labels[0][1])] for _, labels, _ in seen)
+    assert stats["frames"] == 10 and len(seen) == 10
+    # She shows once her first verdict is in (the classifier runs on its own thread),
+    # and from then on every frame shows her, unmasked.
+    shown = [bool(labels) for _, labels, _ in seen]
+    assert shown[-1] and shown == sorted(shown)
+    assert all(labels == [("without_mask", labels[0][1])] for _, labels, _ in seen if labels)
     assert seen[-1][2] > 0
     # Stopping early still ends the open track.
     assert [e["event"] for e in events] == ["appeared", "left"]
@@ -109,3 +113,42 @@ def test_live_without_a_gui_says_so_and_goes_on(clip):
     assert result.exit_code == 0, result.output
     assert f"no window: {why}" in result.stderr
     assert len(result.stdout.splitlines()) == 4   # the same events as --headless
+
+
+class _Counting:
+    """The real pipeline, counting the faces sent to the classifier (from its thread)."""
+
+    def __init__(self, fail=False):
+        from maskhog.pipeline import MaskDetector
+
+        self.inner, self.fail, self.asked = MaskDetector(second_look=False), fail, []
+
+    def find_faces(self, frame, scale=1.0):
+        return self.inner.find_faces(frame, scale)
+
+    def classify(self, frame, boxes):
+        self.asked.append(len(boxes))
+        if self.fail:
+            raise RuntimeError("classifier broke")
+        return self.inner.classify(frame, boxes)
+
+
+@pytest.mark.parametrize("recheck, asks", [(1, 20), (2, 10), (5, 4)])
+def test_still_faces_are_classified_again_only_every_few_detections(clip, recheck, asks):
+    from maskhog.live import LiveConfig, run_live
+
+    pipeline, events = _Counting(), []
+    run_live(str(clip), pipeline, config=LiveConfig(detect_every=1, recheck_every=recheck),
+             on_event=events.append)
+    # She sits still for 10 frames, twice: one verdict when she appears, then one per `recheck`.
+    assert len(pipeline.asked) == asks and set(pipeline.asked) == {1}
+    assert [(e["event"], e["label"]) for e in events] == [
+        ("appeared", "without_mask"), ("left", "without_mask"),
+        ("appeared", "with_mask"), ("left", "with_mask")]
+
+
+def test_a_classifier_failure_stops_the_loop_with_its_error(clip):
+    from maskhog.live import LiveConfig, run_live
+
+    with pytest.raises(RuntimeError, match="classifier broke"):
+        run_live(str(clip), _Counting(fail=True), config=LiveConfig(detect_every=1), on_event=print)
