@@ -20,8 +20,11 @@ Held out from maskhog's detector training (``train/detector_fhog.py``):
 * time: mean ms per 640x480 frame (the test photos scaled to fit and padded),
   one thread.
 
-The SSD is read from its Caffe files with OpenCV 4.x and runs on colour
-frames; the others on gray ones.
+Every detector is given the colour photos and frames (those that search gray
+images convert them). maskhog's detector runs its templates at a low
+threshold and keeps what its face verifier accepts (``maskhog.verify``);
+"templates alone" is it without the verifier, as it works on gray frames.
+The SSD is read from its Caffe files with OpenCV 4.x.
 """
 
 import argparse
@@ -36,8 +39,9 @@ import cv2
 from bench_live import AizooSSD
 from compare_baselines import letterbox
 
-from maskhog.detect import Face, box_iou, make_detector
-from maskhog.io import read_image, to_gray
+from maskhog.detect import Face, make_detector
+from maskhog.detector_training import match_faces as match
+from maskhog.io import read_image
 from maskhog.pipeline import MaskDetector
 
 HERE = Path(__file__).resolve().parent
@@ -72,27 +76,6 @@ def padded(image, fraction=0.25):
     return cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
 
 
-def match(found, truth, min_side=24, iou=0.4):
-    """(faces counted per class, faces found per class, false detections) for one image."""
-    counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
-    used = [False] * len(truth)
-    n, hit, false = Counter(), Counter(), 0
-    for (label, *_), c in zip(truth, counted):
-        n[label] += c
-    for face in sorted(found, key=lambda f: -f.score):
-        best, j = iou, -1
-        for k, (_, *box) in enumerate(truth):
-            overlap = box_iou(face.box, box) if not used[k] else 0.0
-            if overlap >= best:
-                best, j = overlap, k
-        if j < 0:
-            false += 1
-        else:
-            used[j] = True
-            hit[truth[j][0]] += counted[j]
-    return n, hit, false
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
@@ -104,7 +87,9 @@ def main():
     args = parser.parse_args()
     cv2.setNumThreads(1)
     test, boxes, face_rows = splits(args.data)
-    detectors = {"maskhog": make_detector("maskhog"), "maskhog, upsample 1": make_detector("maskhog", upsample=1),
+    detectors = {"maskhog": make_detector("maskhog"),
+                 "maskhog, templates alone": make_detector("maskhog", verifier=False),
+                 "maskhog, upsample 1": make_detector("maskhog", upsample=1),
                  "dlib stock": make_detector("dlib", upsample=0),
                  "dlib stock, upsample 1": make_detector("dlib", upsample=1),
                  "OpenCV Haar": make_detector("haar"), "AIZOO SSD": SSDFaces(args.models / "aizoo-ssd")}
@@ -123,25 +108,22 @@ def main():
           "| ms per 640x480 frame |")
     print("|---|---|---|---|---|---|---|---|")
     for name, det in detectors.items():
-        colour = isinstance(det, SSDFaces)
-        prep = (lambda im: im) if colour else to_gray
         n, hit, false = Counter(), Counter(), 0
         for image_name, image in images.items():
-            a, b, c = match(det.detect(prep(image)), boxes[image_name])
+            a, b, c = match(det.detect(image), boxes[image_name])
             n, hit, false = n + a, hit + b, false + c
         found = sum(hit.values())
         recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
         precision = found / max(1, found + false)
-        seen = Counter(label for label, photo in photos if det.detect(prep(photo)))
+        seen = Counter(label for label, photo in photos if det.detect(photo))
         pipeline = MaskDetector(det)
-        seen_pipeline = Counter(label for label, photo in photos if pipeline.find_faces(prep(photo)))
-        seen_padded = Counter(label for label, photo in photos if det.detect(prep(padded(photo))))
+        seen_pipeline = Counter(label for label, photo in photos if pipeline.find_faces(photo))
+        seen_padded = Counter(label for label, photo in photos if det.detect(padded(photo)))
         total = Counter(label for label, _ in photos)
-        gray_frames = [f if colour else to_gray(f) for f in frames]
         start = time.perf_counter()
-        for f in gray_frames:
+        for f in frames:
             det.detect(f)
-        ms = (time.perf_counter() - start) * 1000 / len(gray_frames)
+        ms = (time.perf_counter() - start) * 1000 / len(frames)
         share = {c: " / ".join(f"{found_in[c] / total[c]:.2f}" for found_in in (seen, seen_pipeline, seen_padded))
                  if total[c] else "-" for c in ("with_mask", "without_mask")}
         print(f"| {name} | {recall['with_mask']:.2f} | {recall['without_mask']:.2f} | "

@@ -253,7 +253,8 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
 @click.option("--faces", type=click.Path(exists=True, file_okay=False),
               help="Class folders of tight face photos, pasted into scenes by the second template.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the two .svm templates (maskhog/models/ for the shipped detector).")
+              help="Folder for the two .svm templates and face_verifier.npz (maskhog/models/ for the "
+                   "shipped detector).")
 @click.option("--work", type=click.Path(file_okay=False),
               help="Folder for the training chips (default: a temporary one, removed after).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the photo split and the chips.")
@@ -261,13 +262,15 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
 @click.option("--max-runtime", default=1700, show_default=True, type=click.FloatRange(10),
               help="Seconds each template's solver may run.")
 def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime):
-    """Train maskhog's face detector (fHOG templates) on Pascal VOC SCENES folders.
+    """Train maskhog's face detector (fHOG templates and face verifier) on Pascal VOC SCENES folders.
 
     Photos are split by image (20% test, 10% validation held out); chips are
     cut around the training photos' faces at the detector's scale, and the
     second template also learns from face photos (--faces) pasted into
-    scenes. With the project's scenes/ and faces/ it makes templates that
-    measure as the shipped ones do (13 minutes and 6.5 GB on 2 cores).
+    scenes. Then the face verifier learns which of the templates' proposals
+    at a low threshold are faces. With the project's scenes/ and faces/ it
+    makes a detector that measures as the shipped one does (14 minutes and
+    6.5 GB on 2 cores).
     """
     import tempfile
 

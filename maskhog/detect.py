@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from .perthread import PerThread
+from .verify import VERIFIER_FILE
 
 __all__ = ["Face", "Detector", "DlibFrontal", "HaarFrontal", "MaskHog", "box_iou", "make_detector",
            "merge_duplicates", "DETECTORS", "MAX_SIDE"]
@@ -98,17 +99,20 @@ class MaskHog(PerThread):
     Two 48x48-window templates made by ``train/detector_fhog.py`` (one from
     the boxed faces of multi-person scene photos, one with tight face photos
     pasted into scenes) run together over the image pyramid, and duplicate
-    boxes from the two are merged. On held-out scene photos it finds 0.59 of
-    masked and 0.45 of unmasked faces of 24 px and more at precision 0.87,
-    against 0.12 and 0.23 for dlib's stock detector at the same cost
-    (docs/studies/detector-fhog/REPORT.md). Its smallest face is about 41 px:
-    ``upsample`` doubles the image first to reach smaller ones, at about four
-    times the cost.
+    boxes from the two are merged. Alone, at ``threshold``, they find 0.59 of
+    masked and 0.45 of unmasked faces of 24 px and more in held-out scene
+    photos at precision 0.87, against 0.12 and 0.23 for dlib's stock detector
+    at the same cost (docs/studies/detector-fhog/REPORT.md). Where the folder
+    holds a face verifier (:mod:`maskhog.verify`) and the image has colour,
+    the templates propose faces at a lower threshold and the verifier keeps
+    those that look like faces (figures in ``train/detector_verifier.json``).
+    Its smallest face is about 41 px: ``upsample`` doubles the image first to
+    reach smaller ones, at about four times the cost.
     """
 
     TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
 
-    def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None):
+    def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None, verifier: bool = True):
         from pathlib import Path
 
         self.name = "maskhog"
@@ -121,6 +125,11 @@ class MaskHog(PerThread):
         self.upsample = int(upsample)
         self.smallest_face = 41 / 2 ** self.upsample   # a 48-px window holds a 41-px face box
         self.threshold = float(threshold)
+        self.verifier = None
+        if verifier and (self.folder / VERIFIER_FILE).is_file():
+            from .verify import FaceVerifier
+
+            self.verifier = FaceVerifier.load(self.folder / VERIFIER_FILE)
         self._local = threading.local()
         self._detectors()   # fail now, with the folder's name, if a template is unreadable
 
@@ -135,13 +144,16 @@ class MaskHog(PerThread):
             self._local.detectors = dets
         return dets
 
-    def detect(self, image: np.ndarray) -> list[Face]:
+    def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
+        """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
         import dlib
 
         gray, f = _gray_within(image)
-        rects, scores, _ = dlib.fhog_object_detector.run_multiple(
-            self._detectors(), gray, self.upsample, self.threshold)
-        return merge_duplicates(_faces(rects, scores, f))
+        verify = verify and self.verifier is not None and np.ndim(image) == 3
+        low = min(self.threshold, self.verifier.candidate_threshold) if verify else self.threshold
+        rects, scores, _ = dlib.fhog_object_detector.run_multiple(self._detectors(), gray, self.upsample, low)
+        faces = merge_duplicates(_faces(rects, scores, f))
+        return self.verifier.keep(image, faces, self.threshold) if verify else faces
 
 
 class HaarFrontal(PerThread):

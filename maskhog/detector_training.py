@@ -19,7 +19,9 @@ for it first (the study behind this is ``docs/studies/detector-fhog``):
 
 :func:`train_detector` makes both templates of maskhog's shipped detector
 (``maskhog/models/face_fhog48_*.svm``): one from the scene chips, one with
-pasted faces too. ``maskhog train-detector`` runs it.
+pasted faces too; then :func:`train_verifier` fits the face verifier
+(:mod:`maskhog.verify`) on what the templates propose at a low threshold.
+``maskhog train-detector`` runs both.
 """
 
 from __future__ import annotations
@@ -33,17 +35,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .detect import MaskHog
 from .labels import CLASSES
 
 log = logging.getLogger("maskhog")
 
-__all__ = ["RECIPE", "image_split", "square", "scene_chips", "pasted_chips", "write_dlib_xml", "train_template",
-           "train_detector"]
+__all__ = ["RECIPE", "VERIFIER", "image_split", "square", "scene_chips", "pasted_chips", "write_dlib_xml",
+           "train_template", "train_detector", "match_faces", "train_verifier"]
 
 #: The shipped templates: file name and settings (window side, SVM C, context chip side,
 #: number of pasted faces).
 RECIPE = (("face_fhog48_scenes.svm", {"window": 48, "C": 1000.0, "ctx_side": 400, "paste": 0}),
           ("face_fhog48_paste.svm", {"window": 48, "C": 300.0, "ctx_side": 640, "paste": 1500}))
+
+#: The face verifier: the template score from which proposals are looked at, its SVM's C
+#: (docs/studies/color-cues), and the validation precision its threshold must keep.
+VERIFIER = {"candidate_threshold": -0.9, "C": 0.001, "min_precision": 0.90, "min_side": 24}
 
 
 def image_split(names, seed: int = 0, test_frac: float = 0.2, val_frac: float = 0.1):
@@ -312,7 +319,7 @@ def train_template(entries, out: Path, *, window: int, C: float, eps: float = 0.
 
 
 def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads: int = 2,
-                   recipe=RECIPE, max_runtime: float = 1700, log_fn=print) -> dict:
+                   recipe=RECIPE, max_runtime: float = 1700, verifier=VERIFIER, log_fn=print) -> dict:
     """Make maskhog's detector templates from Pascal VOC scenes (and face photos to paste).
 
     Parameters
@@ -327,10 +334,13 @@ def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads:
         Where the ``.svm`` templates and the chip images go.
     recipe : sequence of (file name, settings)
         Default: :data:`RECIPE`, the shipped detector.
+    verifier : dict or None
+        Settings of the face verifier fitted next (:func:`train_verifier`,
+        written as ``face_verifier.npz``); None: templates only.
 
     Returns
     -------
-    dict: per template, its training record.
+    dict: per template (and for the verifier), its training record.
     """
     from .data import load_datasets
 
@@ -367,4 +377,190 @@ def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads:
             entries, out_dir / name, window=settings["window"], C=settings["C"], threads=threads,
             max_runtime=max_runtime, log_fn=log_fn)}
         log_fn(f"{name}: {records[name]}")
+    if verifier is not None and {name for name, _ in recipe} >= set(MaskHog.TEMPLATES):
+        from .verify import VERIFIER_FILE
+
+        try:
+            records[VERIFIER_FILE] = train_verifier(scenes, templates=out_dir, out=out_dir / VERIFIER_FILE,
+                                                    seed=seed, settings=verifier, log_fn=log_fn)
+        except RuntimeError as exc:   # the templates still work alone
+            log_fn(f"no face verifier: {exc}")
     return records
+
+
+def match_faces(found, truth, min_side: int = 24, iou: float = 0.4):
+    """Score one photo's detections: ``(faces counted per class, found per class, false detections)``.
+
+    ``truth`` holds ``(label, x1, y1, x2, y2)``; a face counts when its shorter
+    side is at least ``min_side``, and a detection on a smaller one is neither
+    right nor wrong. Detections, best score first, take the unclaimed face
+    they overlap most at IoU >= ``iou``; the rest are false.
+    """
+    from collections import Counter
+
+    from .detect import box_iou
+
+    counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
+    used = [False] * len(truth)
+    n, hit, false = Counter(), Counter(), 0
+    for (label, *_), c in zip(truth, counted):
+        n[label] += c
+    for face in sorted(found, key=lambda f: -f.score):
+        best, j = iou, -1
+        for k, (_, *box) in enumerate(truth):
+            overlap = box_iou(face.box, box) if not used[k] else 0.0
+            if overlap >= best:
+                best, j = overlap, k
+        if j < 0:
+            false += 1
+        else:
+            used[j] = True
+            hit[truth[j][0]] += counted[j]
+    return n, hit, false
+
+
+def _detection_figures(per_photo, min_side: int) -> dict:
+    """Recall per class and precision over ``[(kept faces, truth)]``."""
+    from collections import Counter
+
+    n, hit, false = Counter(), Counter(), 0
+    for faces, truth in per_photo:
+        a, b, c = match_faces(faces, truth, min_side)
+        n, hit, false = n + a, hit + b, false + c
+    found = sum(hit.values())
+    out = {f"recall_{c}": round(hit[c] / n[c], 4) for c in CLASSES if n[c]}
+    out["precision"] = round(found / max(1, found + false), 4)
+    out["faces"] = dict(n)
+    return out
+
+
+def _proposals(paths, photos, proposer, crop, features) -> list:
+    """Per photo: the templates' proposals, their features, best IoU with an annotated face,
+    the annotated faces, and whether the face each overlaps most is unmasked."""
+    from .detect import box_iou
+    from .io import ImageError, read_image
+    from .verify import describe_proposals
+
+    out = []
+    for path in paths:
+        try:
+            image = read_image(path)
+        except ImageError as exc:
+            log.warning("skipped %s", exc)
+            continue
+        truth = photos[path]
+        faces = proposer.detect(image)
+        X = describe_proposals(image, faces, crop, features) if faces else None
+        overlaps = np.array([[box_iou(f.box, t[1:]) for t in truth] for f in faces]).reshape(len(faces), len(truth))
+        best = overlaps.argmax(axis=1) if overlaps.size else np.zeros(len(faces), int)
+        iou = overlaps.max(axis=1) if overlaps.size else np.zeros(len(faces))
+        bare = np.array([bool(truth) and truth[j][0] == "without_mask" for j in best], bool)
+        out.append({"faces": faces, "X": X, "iou": iou, "truth": truth, "bare": bare})
+    return out
+
+
+def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:
+    """A linear SVM on the proposals of ``rows``: weights (standardisation folded in), intercept.
+
+    A proposal overlapping a face at IoU >= 0.4 is a face, below 0.25
+    background, in between left out. Faces and background weigh the same in
+    all, and so do unmasked and masked faces: the unmasked are few, and a
+    missed one counts as much.
+    """
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    rows = [r for r in rows if r["X"] is not None]
+    X = np.vstack([r["X"] for r in rows])
+    iou = np.concatenate([r["iou"] for r in rows])
+    bare = np.concatenate([r["bare"] for r in rows])
+    label = np.where(iou >= 0.4, 1, np.where(iou < 0.25, 0, -1))
+    X, y, bare = X[label >= 0], label[label >= 0], bare[label >= 0]
+    weight = np.where(y == 0, 0.5 / max(1, (y == 0).sum()), 0.0)
+    for group in (bare, ~bare):
+        weight[(y == 1) & group] = 0.25 / max(1, ((y == 1) & group).sum())
+    scaler = StandardScaler().fit(X)
+    svm = LinearSVC(C=C, dual=False, max_iter=5000)
+    svm.fit(scaler.transform(X), y, sample_weight=weight * len(y))
+    coef = svm.coef_[0] / scaler.scale_   # one dot product at run time
+    return coef, float(svm.intercept_[0] - coef @ scaler.mean_)
+
+
+def _kept(rows, values, t) -> list:
+    """``[(proposals whose value is >= t, annotated faces)]`` per photo."""
+    return [([f for f, v in zip(r["faces"], v) if v >= t], r["truth"]) for r, v in zip(rows, values)]
+
+
+def train_verifier(scenes, *, templates=None, out, seed: int = 0, settings=VERIFIER,
+                   log_fn=print) -> dict:
+    """Fit the face verifier on what the templates propose in the training photos.
+
+    The photos are split as for the templates (:func:`image_split`). The
+    templates propose faces at ``settings["candidate_threshold"]`` in the
+    training and validation photos, and a linear SVM learns which are faces
+    (:func:`_fit_verifier`). Its threshold is picked on out-of-fold scores
+    (5 folds of those photos, by photo): the one that finds most faces (mean
+    recall of masked and unmasked) at precision ``settings["min_precision"]``
+    or more. The test photos give the figures, next to the templates alone
+    at their own threshold.
+
+    Returns the training record, also kept in the file's header.
+    """
+    from .crops import CropSpec
+    from .data import load_datasets
+    from .training import COLOR_FEATURES
+    from .verify import FaceVerifier
+
+    start = time.time()
+    crop, features = CropSpec(64, 0.0, False, color=True), COLOR_FEATURES
+    photos: dict = {}
+    for s in load_datasets(scenes).samples:
+        if s.box is not None:
+            photos.setdefault(s.path, []).append((s.label, *s.box))
+    by_name = {Path(p).name: p for p in photos}
+    train, val, test = image_split(by_name, seed)
+    proposer = MaskHog(threshold=settings["candidate_threshold"], folder=templates, verifier=False)
+    fallback = MaskHog(folder=templates, verifier=False).threshold
+    log_fn(f"verifier: proposals in {len(train) + len(val)} training and {len(test)} test photos")
+    fit_rows = _proposals([by_name[n] for n in train + val], photos, proposer, crop, features)
+    test_rows = _proposals([by_name[n] for n in test], photos, proposer, crop, features)
+
+    def values(rows, coef, intercept):
+        return [r["X"] @ coef + intercept if r["X"] is not None else np.zeros(0) for r in rows]
+
+    folds = np.arange(len(fit_rows)) % 5
+    oof = [None] * len(fit_rows)
+    for k in range(5):
+        coef, intercept = _fit_verifier([r for r, f in zip(fit_rows, folds) if f != k], settings["C"])
+        for i in np.flatnonzero(folds == k):
+            oof[i] = values([fit_rows[i]], coef, intercept)[0]
+    alone_fit = _detection_figures([([f for f in r["faces"] if f.score >= fallback], r["truth"])
+                                    for r in fit_rows], settings["min_side"])
+    floor = settings["min_precision"]
+    best = None
+    for t in np.unique(np.quantile(np.concatenate(oof), np.linspace(0, 1, 401))):
+        m = _detection_figures(_kept(fit_rows, oof, t), settings["min_side"])
+        score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
+        if m["precision"] >= floor and (best is None or score > best[0]):
+            best = (score, round(float(t), 6), m)
+    if best is None:
+        raise RuntimeError(f"no verifier threshold reaches precision {floor} on the training photos")
+    threshold = best[1]
+    coef, intercept = _fit_verifier(fit_rows, settings["C"])
+    log_fn(f"verifier: threshold {threshold} (out-of-fold: {best[2]})")
+    test_values = values(test_rows, coef, intercept)
+    alone = [([f for f in r["faces"] if f.score >= fallback], r["truth"]) for r in test_rows]
+    record = {"settings": dict(settings), "seed": seed, "threshold": threshold,
+              "photos": {"fit": len(fit_rows), "test": len(test_rows)},
+              "out_of_fold": best[2], "templates_alone_on_fit_photos": alone_fit,
+              "test": _detection_figures(_kept(test_rows, test_values, threshold), settings["min_side"]),
+              "test_templates_alone": {"threshold": fallback,
+                                       **_detection_figures(alone, settings["min_side"])},
+              "test_curve": [{"threshold": round(float(t), 4), **{k: v for k, v in _detection_figures(
+                  _kept(test_rows, test_values, t), settings["min_side"]).items() if k != "faces"}}
+                  for t in threshold + np.array([-0.4, -0.2, 0.0, 0.2, 0.4])],
+              "seconds": round(time.time() - start, 1)}
+    FaceVerifier(coef, intercept, threshold, settings["candidate_threshold"], crop=crop,
+                 features=features, header={"record": record}).save(out)
+    log_fn(f"verifier: {record}")
+    return record

@@ -135,8 +135,14 @@ class MaskDetector:
         if border:
             image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
                                        value=(128, 128, 128))
+        if border and getattr(self.detector, "verifier", None) is not None:
+            # A close-up framed in gray is unlike the scene photos the face verifier
+            # learned from (it would drop half the unmasked ones): the templates judge alone.
+            found = self.detector.detect(image, verify=False)
+        else:
+            found = self.detector.detect(image)
         faces = []
-        for face in self.detector.detect(image):
+        for face in found:
             box = tuple(int(round((v - border) / f)) for v in face.box)
             if border:   # a face that filled the image: cut its box at the image's edges
                 box = (max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h))

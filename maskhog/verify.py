@@ -1,0 +1,149 @@
+"""A second opinion on each face the detector proposes: face, or background?
+
+maskhog's fHOG templates rank faces well but, alone, must keep a high
+threshold to stay precise, and miss many masked faces. Run at a low
+threshold instead, they propose most faces and much background; a linear
+SVM then looks at each proposal with the features the mask classifier uses
+(HOG + LBP of the gray crop, and colour cues: skin shows on a face, and a
+mask has a colour of its own) plus the template's score, and keeps the faces.
+
+Colour is what makes it work: on crops without colour (gray or infrared
+frames) it would drop unmasked faces, so there a proposal is kept when the
+template's score alone passes the templates' own threshold, as without a
+verifier. The file is arrays in ``.npz`` with a JSON header, like every
+maskhog model: loading never unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .crops import CropSpec, crop_faces
+from .features import face_features
+from .model import NEUTRAL_TOLERANCE, ModelError, _sha256
+
+__all__ = ["FaceVerifier", "VERIFIER_FILE", "FORMAT", "describe_proposals"]
+
+FORMAT = "maskhog-face-verifier"
+FORMAT_VERSION = 1
+#: Its file name inside a detector's template folder.
+VERIFIER_FILE = "face_verifier.npz"
+
+
+def describe_proposals(image: np.ndarray, faces, crop: CropSpec, features: dict) -> np.ndarray:
+    """What the verifier sees of each proposal: its crop's features, then its template score."""
+    crops = crop_faces(image, [f.box for f in faces], crop)
+    X = face_features(crops, **features)
+    return np.hstack([X, np.array([[f.score] for f in faces], np.float32)])
+
+
+class FaceVerifier:
+    """Keep the proposals whose crop looks like a face.
+
+    Parameters
+    ----------
+    coef : (D + 1,) array
+        Weights on the crop's features and, last, the template's score.
+    intercept, threshold : float
+        A proposal is a face when ``coef . x + intercept >= threshold``.
+    candidate_threshold : float
+        The template score from which proposals are looked at.
+    crop : CropSpec
+        Colour crops, cut as :func:`maskhog.crops.crop_faces` does.
+    features : dict
+        Settings of :func:`maskhog.features.face_features` (with ``color``).
+    header : dict, optional
+        Training record kept with the file.
+    """
+
+    def __init__(self, coef, intercept, threshold, candidate_threshold, *, crop: CropSpec,
+                 features: dict, header: dict | None = None):
+        self.coef = np.asarray(coef, np.float64).ravel()
+        self.intercept = float(intercept)
+        self.threshold = float(threshold)
+        self.candidate_threshold = float(candidate_threshold)
+        self.crop = crop
+        self.features = dict(features)
+        self.header = dict(header or {})
+        if not crop.color or "color" not in self.features:
+            raise ValueError("a face verifier needs colour crops and colour cues")
+        blank = np.zeros((1, crop.size, crop.size, 3), np.uint8)
+        d = face_features(blank, **self.features).shape[1] + 1
+        if self.coef.shape != (d,) or not np.isfinite(self.coef).all() or not np.isfinite(self.intercept):
+            raise ValueError(f"a face verifier needs {d} finite weights, got {self.coef.shape[0]}")
+
+    def describe(self, image: np.ndarray, faces) -> np.ndarray:
+        """Features of each proposal (:func:`describe_proposals`)."""
+        return describe_proposals(image, faces, self.crop, self.features)
+
+    def colourless(self, X) -> np.ndarray:
+        """Which rows come from crops without colour: every mean chroma near neutral."""
+        grid = self.features["color"].get("chroma_grid", 4)
+        chroma = np.asarray(X)[:, -1 - 2 * grid * grid:-1]
+        return np.all(np.abs(chroma - 128 / 255) <= NEUTRAL_TOLERANCE, axis=1)
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.asarray(X, np.float64) @ self.coef + self.intercept
+
+    def keep(self, image: np.ndarray, faces, fallback: float) -> list:
+        """The proposals that are faces.
+
+        ``image`` is the BGR (or gray) image the boxes refer to; on a gray
+        image, and for crops without colour, a proposal stays when its
+        template score is at least ``fallback``.
+        """
+        if not faces:
+            return []
+        if np.ndim(image) == 2:
+            return [f for f in faces if f.score >= fallback]
+        if image.shape[2] != 3:   # BGRA and the like
+            from .io import to_bgr
+
+            image = to_bgr(image)
+        X = self.describe(image, faces)
+        verdict = self.decision_function(X) >= self.threshold
+        plain = np.array([f.score >= fallback for f in faces])
+        verdict = np.where(self.colourless(X), plain, verdict)
+        return [f for f, ok in zip(faces, verdict) if ok]
+
+    def save(self, path) -> None:
+        arrays = {"coef": self.coef, "intercept": np.array([self.intercept])}
+        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "threshold": self.threshold,
+                  "candidate_threshold": self.candidate_threshold, "crop": self.crop.to_dict(),
+                  "features": self.features, "sha256": {k: _sha256(a) for k, a in arrays.items()},
+                  **{k: v for k, v in self.header.items() if k not in ("format", "format_version", "sha256")}}
+        blob = np.frombuffer(json.dumps(header, indent=1, sort_keys=True).encode(), np.uint8)
+        with open(path, "wb") as f:   # np.savez would add .npz to other suffixes
+            np.savez_compressed(f, header=blob, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "FaceVerifier":
+        """Read a verifier file, refusing anything that is not one (never unpickles)."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
+                header = json.loads(bytes(npz["header"]).decode())
+                arrays = {k: np.array(npz[k]) for k in ("coef", "intercept")}
+        except FileNotFoundError:
+            raise ModelError(f"{path}: no such face verifier file") from None
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, UnicodeDecodeError,
+                AttributeError, TypeError) as exc:
+            raise ModelError(f"{path}: not a maskhog face verifier ({exc})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ModelError(f"{path}: not a maskhog face verifier")
+        if header.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{path}: face verifier format {header.get('format_version')!r}, "
+                             f"this maskhog reads {FORMAT_VERSION}")
+        for name, a in arrays.items():
+            if header.get("sha256", {}).get(name) != _sha256(a):
+                raise ModelError(f"{path}: {name} does not match its checksum (damaged or edited)")
+        try:
+            return cls(arrays["coef"], float(arrays["intercept"][0]), header["threshold"],
+                       header["candidate_threshold"], crop=CropSpec.from_dict(header["crop"]),
+                       features=header["features"], header=header)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: face verifier header is not valid ({exc})") from None

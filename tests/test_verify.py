@@ -1,0 +1,126 @@
+"""The face verifier behind maskhog's detector: what it keeps, its file, its training."""
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from maskhog.detect import Face, MaskHog, box_iou
+from maskhog.detector_training import match_faces
+from maskhog.model import ModelError
+from maskhog.verify import VERIFIER_FILE, FaceVerifier
+
+HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return MaskHog()
+
+
+def test_the_shipped_detector_has_a_verifier_that_keeps_her_face_and_drops_background(astronaut, shipped):
+    assert shipped.verifier is not None and shipped.verifier.candidate_threshold < shipped.threshold
+    proposals = MaskHog(threshold=shipped.verifier.candidate_threshold, verifier=False).detect(astronaut)
+    found = shipped.detect(astronaut)
+    # Many proposals at the low threshold; the verifier keeps her face and little else.
+    assert len(proposals) > len(found) >= 1
+    assert any(box_iou(f.box, HER_FACE) >= 0.4 for f in found)
+    assert all(any(f.box == p.box for p in proposals) for f in found)
+
+
+def test_without_colour_the_templates_decide_alone(astronaut, shipped):
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
+    alone = MaskHog(verifier=False)
+    # A gray frame, and the same frame in three equal channels: the templates' own verdicts.
+    assert [f.box for f in shipped.detect(gray)] == [f.box for f in alone.detect(gray)]
+    three = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    assert [f.box for f in shipped.detect(three)] == [f.box for f in alone.detect(three)]
+    assert any(box_iou(f.box, HER_FACE) >= 0.4 for f in shipped.detect(three))
+    # BGRA is read as colour.
+    bgra = cv2.cvtColor(astronaut, cv2.COLOR_BGR2BGRA)
+    assert [f.box for f in shipped.detect(bgra)] == [f.box for f in shipped.detect(astronaut)]
+
+
+def test_verifier_file_round_trip_and_refusals(shipped, astronaut, tmp_path):
+    v = shipped.verifier
+    path = tmp_path / "v.npz"
+    v.save(path)
+    again = FaceVerifier.load(path)
+    faces = MaskHog(threshold=v.candidate_threshold, verifier=False).detect(astronaut)
+    assert np.allclose(again.decision_function(again.describe(astronaut, faces)),
+                       v.decision_function(v.describe(astronaut, faces)))
+    assert again.threshold == v.threshold and again.header["record"]["test"]["precision"] > 0.8
+    with pytest.raises(ModelError, match="no such face verifier"):
+        FaceVerifier.load(tmp_path / "missing.npz")
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ModelError, match="not a maskhog face verifier"):
+        FaceVerifier.load(tmp_path / "junk.npz")
+    # Another maskhog model is not a verifier.
+    from maskhog.model import default_model_path
+    with pytest.raises(ModelError, match="not a maskhog face verifier"):
+        FaceVerifier.load(default_model_path())
+    # Edited weights fail their checksum.
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["coef"] = arrays["coef"] * 2
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(ModelError, match="checksum"):
+        FaceVerifier.load(tmp_path / "edited.npz")
+    with pytest.raises(ValueError, match="finite weights"):
+        FaceVerifier(v.coef[:-5], 0.0, 0.0, -0.9, crop=v.crop, features=v.features)
+
+
+def test_match_faces_counts_small_faces_as_dont_care():
+    truth = [("with_mask", 0, 0, 40, 40), ("without_mask", 100, 100, 140, 140), ("with_mask", 200, 200, 210, 210)]
+    found = [Face((0, 0, 40, 40), 2.0), Face((2, 2, 42, 42), 1.0),   # a duplicate: false
+             Face((200, 200, 210, 210), 1.0),                        # a 10-px face: neither
+             Face((300, 300, 340, 340), 0.5)]                        # nothing there: false
+    n, hit, false = match_faces(found, truth)
+    assert n == {"with_mask": 1, "without_mask": 1} and hit == {"with_mask": 1} and false == 2
+
+
+def test_train_detector_fits_a_verifier_that_the_detector_uses(tmp_path):
+    """Shipped templates + a verifier fitted on photos of the astronaut among other photos."""
+    import shutil
+
+    from maskhog.detector_training import train_verifier
+
+    root = tmp_path / "voc"
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    others = [data.coffee(), data.chelsea(), data.rocket()]
+    rng = np.random.default_rng(0)
+    for k in range(20):
+        canvas = cv2.resize(np.ascontiguousarray(others[k % 3][:, :, ::-1]), (640, 480))
+        side = int(rng.integers(200, 300))
+        x, y = int(rng.integers(0, 640 - side)), int(rng.integers(0, 480 - side))
+        canvas[y:y + side, x:x + side] = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+        x1, y1, x2, y2 = (np.array(HER_FACE) * side / 512 + [x, y, x, y]).round().astype(int)
+        cv2.imwrite(str(root / "images" / f"s{k}.jpg"), canvas)
+        (root / "annotations" / f"s{k}.xml").write_text(
+            f"<annotation><filename>s{k}.jpg</filename><size><width>640</width><height>480</height></size>"
+            f"<object><name>without_mask</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>"
+            f"<ymax>{y2}</ymax></bndbox></object></annotation>")
+    folder = tmp_path / "detector"
+    folder.mkdir()
+    shipped = MaskHog().folder
+    for name in MaskHog.TEMPLATES:
+        shutil.copy(shipped / name, folder / name)
+    settings = {"candidate_threshold": -0.9, "C": 0.001, "min_precision": 0.5, "min_side": 24}
+    record = train_verifier([root], templates=folder, out=folder / VERIFIER_FILE, settings=settings,
+                            log_fn=lambda m: None)
+    assert record["photos"] == {"fit": 16, "test": 4}
+    assert record["test"]["recall_without_mask"] >= 0.75 and record["test"]["precision"] >= 0.5
+    mine = MaskHog(folder=folder)
+    assert mine.verifier is not None and mine.verifier.threshold == record["threshold"]
+    image = cv2.imread(str(root / "images" / "s0.jpg"))
+    assert len(mine.detect(image)) <= len(MaskHog(folder=folder, threshold=-0.9, verifier=False).detect(image))
+    with pytest.raises(RuntimeError, match="no verifier threshold reaches precision"):
+        train_verifier([root], templates=folder, out=tmp_path / "x.npz",
+                       settings={**settings, "min_precision": 1.01}, log_fn=lambda m: None)
