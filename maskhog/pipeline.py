@@ -14,17 +14,18 @@ import numpy as np
 from .crops import crop_faces
 from .io import to_bgr, to_gray
 
-__all__ = ["FaceResult", "MaskDetector", "BORDER", "SECOND_LOOK"]
+__all__ = ["FaceResult", "MaskDetector", "LOOKS"]
 
-#: When no face is found, the image is looked at once more, shrunk to at most SECOND_LOOK
-#: pixels on its longer side and inside a gray border of BORDER times that side: a face
-#: that fills the image (a tight crop, a close-up) leaves the detector's window no room.
-#: Held-out faces/ photos, most of them tight crops: a face found in 0.21 / 0.26 of the
-#: masked / unmasked ones at the first look, 0.86 / 0.90 with the second
-#: (benchmarks/bench_detection.py). It costs about 20 ms on a 640x480 frame with nobody in
-#: it, so the live loop does without.
-BORDER = 0.4
-SECOND_LOOK = 400
+#: When no face is found, the image is looked at again, shrunk to at most ``side`` pixels
+#: on its longer side and inside a gray border of ``border`` times that side, for each
+#: ``(side, border)`` in turn until a face is found: a face that fills the image (a tight
+#: crop, a close-up) leaves the detector's window no room. The third look was chosen on
+#: 607 faces/ photos of the training groups (it finds 23 of the 64 faces the second look
+#: misses). Held-out faces/ photos, most of them tight crops (benchmarks/bench_detection.py):
+#: a face found in 0.23 / 0.27 of the masked / unmasked ones at the first look, 0.87 / 0.90
+#: with the second, 0.91 / 0.94 with the third. Each look costs about 20 ms on a 640x480
+#: frame with nobody in it, so the live loop does without.
+LOOKS = ((400, 0.4), (200, 0.6))
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ class MaskDetector:
         ``min_face`` is below it (24-px faces cost more), shrunk when above
         (only large faces: faster). 0 searches the image as it is.
     second_look : bool
-        Search an image in which no face is found once more, shrunk and
-        framed by a border (:meth:`find_faces`); the live loop turns it off.
+        Search an image in which no face is found again, shrunk and framed
+        by a border (:meth:`find_faces`); the live loop turns it off.
 
     Examples
     --------
@@ -108,18 +109,20 @@ class MaskDetector:
         pixels; the image is searched resized by ``scale`` times :meth:`search_scale`.
 
         When none is found and :attr:`second_look` is set, the image is searched
-        once more, shrunk to at most :data:`SECOND_LOOK` pixels and framed by a
-        gray border (see :data:`BORDER`).
+        again, shrunk and framed by a gray border, at each of :data:`LOOKS` in
+        turn until a face is found.
         """
         from .detect import MAX_SIDE
 
         longer = max(image.shape[:2])
         # Never enlarge past the size the detector would shrink back to anyway.
         faces = self._search(image, min(scale * self.search_scale(), max(1.0, MAX_SIDE / longer)))
-        if faces or not self.second_look:
-            return faces
-        f = min(1.0, SECOND_LOOK / longer)
-        return self._search(image, f, border=int(round(BORDER * round(longer * f))))
+        for side, border in LOOKS if self.second_look else ():
+            if faces:
+                break
+            f = min(1.0, side / longer)
+            faces = self._search(image, f, border=int(round(border * round(longer * f))))
+        return faces
 
     def _search(self, image: np.ndarray, f: float, border: int = 0) -> list:
         """Faces of ``min_face`` pixels or more in ``image`` resized by ``f`` and framed by

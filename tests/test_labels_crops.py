@@ -172,3 +172,21 @@ def test_a_face_that_fills_the_image_is_found_on_a_second_look():
     assert face.box[2] - face.box[0] >= 650 and max(face.box) <= 900
     # The live loop does without it (an empty scene would pay for it on every detection).
     assert MaskDetector(finder.detector, finder.model, second_look=False).find_faces(big) == []
+
+
+def test_the_looks_are_tried_in_turn_until_a_face_is_found(monkeypatch):
+    from maskhog import pipeline
+    from maskhog.cli import _demo_images
+    from maskhog.pipeline import MaskDetector
+
+    (_, _), (_, masked) = _demo_images()
+    tight = np.ascontiguousarray(masked[75:185, 170:280])
+    finder = MaskDetector()
+    calls = []
+    search = finder._search
+    monkeypatch.setattr(finder, "_search", lambda image, f, border=0: calls.append(border) or search(image, f, border))
+    # A look without a border finds nothing in a tight crop; the next one, framed, does.
+    monkeypatch.setattr(pipeline, "LOOKS", ((400, 0.0), (200, 0.6), (100, 0.6)))
+    (face,) = finder.find_faces(tight)
+    assert calls == [0, 0, 66] and face.box[2] - face.box[0] >= 80
+

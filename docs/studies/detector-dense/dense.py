@@ -25,7 +25,7 @@ from sklearn.svm import LinearSVC
 
 from maskhog import features
 from maskhog.detect import Face, box_iou, merge_duplicates
-from maskhog.detector_training import image_split
+from maskhog.detector_training import image_split, match_faces as match
 
 DATA = Path(os.environ.get("MASKHOG_DATA", "/work/shared/data"))
 SKIN_CR, SKIN_CB = (133, 173), (77, 127)
@@ -226,26 +226,6 @@ def train(args):
         if hard:
             N = np.vstack([N, np.array(hard, np.float32)])
     json.dump({"args": vars(args), "log": log, "pos": len(P), "neg": len(N)}, open(work / "train.json", "w"))
-
-
-def match(found, truth, min_side=24, iou=0.4):
-    counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
-    used = [False] * len(truth)
-    n, hit, false = Counter(), Counter(), 0
-    for (label, *_), c in zip(truth, counted):
-        n[label] += c
-    for face in sorted(found, key=lambda f: -f.score):
-        best, j = iou, -1
-        for k, (_, *box) in enumerate(truth):
-            overlap = box_iou(face.box, box) if not used[k] else 0.0
-            if overlap >= best:
-                best, j = overlap, k
-        if j < 0:
-            false += 1
-        else:
-            used[j] = True
-            hit[truth[j][0]] += counted[j]
-    return n, hit, false
 
 
 def evaluate(args):
