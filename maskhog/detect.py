@@ -107,8 +107,7 @@ class MaskHog(PerThread):
     the templates propose faces at a lower threshold and the verifier keeps
     those that look like faces (figures in ``train/detector_verifier.json``).
     Its smallest face is about 41 px: ``upsample`` doubles the image first to
-    reach smaller ones, at about four times the cost, and without the
-    verifier (it learned from faces at the templates' own scale).
+    reach smaller ones, at about four times the cost.
     """
 
     TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
@@ -150,8 +149,7 @@ class MaskHog(PerThread):
         import dlib
 
         gray, f = _gray_within(image)
-        # The verifier learned from the templates' proposals at their own scale, in colour.
-        verify = verify and self.verifier is not None and self.upsample == 0 and np.ndim(image) == 3
+        verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
         low = min(self.threshold, self.verifier.candidate_threshold) if verify else self.threshold
         rects, scores, _ = dlib.fhog_object_detector.run_multiple(self._detectors(), gray, self.upsample, low)
         faces = merge_duplicates(_faces(rects, scores, f))

@@ -138,11 +138,10 @@ class MaskDetector:
         if border:
             image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
                                        value=(128, 128, 128))
-        if (border or f > 1) and getattr(self.detector, "verifier", None) is not None:
-            # The face verifier learned from photos as they are. A close-up framed in gray
-            # (it would drop half the unmasked ones) or a frame enlarged to reach small faces
-            # (live, --min-face 28: 0.56 of people found, against 0.67) is another kind of
-            # picture: the templates judge alone.
+        if border and getattr(self.detector, "verifier", None) is not None:
+            # The face verifier learned from scene photos. A close-up framed in gray is
+            # another kind of picture (it would drop half the unmasked ones): the templates
+            # judge alone.
             found = self.detector.detect(image, verify=False)
         else:
             found = self.detector.detect(image)

@@ -46,23 +46,19 @@ def test_without_colour_the_templates_decide_alone(astronaut, shipped):
     assert [f.box for f in shipped.detect(bgra)] == [f.box for f in shipped.detect(astronaut)]
 
 
-def test_enlarged_searches_leave_the_verifier_out(astronaut):
+def test_the_framed_later_looks_leave_the_verifier_out():
+    from maskhog.cli import _demo_images
     from maskhog.pipeline import MaskDetector
 
-    small = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)   # her face: 50 px
-    # It learned from the templates' proposals at their own scale: upsampling goes without it.
-    assert ([f.box for f in MaskHog(upsample=1).detect(small)]
-            == [f.box for f in MaskHog(upsample=1, verifier=False).detect(small)])
-    # So does a pipeline that enlarges images to reach small faces.
+    _, (_, masked) = _demo_images()
+    tight = np.ascontiguousarray(masked[75:185, 170:280])   # her masked face, edge to edge
+    finder = MaskDetector()
     calls = []
-    finder = MaskDetector(min_face=28)
     real = finder.detector.detect
     finder.detector.detect = lambda image, **kw: calls.append((image.shape[0], kw)) or real(image, **kw)
-    finder.find_faces(small)
-    assert calls[0][0] > 256 and calls[0][1] == {"verify": False}
-    calls.clear()
-    MaskDetector(finder.detector).find_faces(small)
-    assert calls[0] == (256, {})
+    assert len(finder.find_faces(tight)) == 1
+    # First look: the photo as it is, verified; then framed in gray, the templates alone.
+    assert calls[0] == (110, {}) and calls[1][0] > 110 and calls[1][1] == {"verify": False}
 
 
 def test_verifier_file_round_trip_and_refusals(shipped, astronaut, tmp_path):
