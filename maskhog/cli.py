@@ -269,7 +269,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime):
     second template also learns from face photos (--faces) pasted into
     scenes. Then the face verifier learns which of the templates' proposals
     at a low threshold are faces. With the project's scenes/ and faces/ it
-    makes a detector that measures as the shipped one does (14 minutes and
+    makes a detector that measures as the shipped one does (about 16 minutes and
     6.5 GB on 2 cores).
     """
     import tempfile

@@ -144,16 +144,24 @@ class MaskHog(PerThread):
             self._local.detectors = dets
         return dets
 
-    def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
-        """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
+    def propose(self, image: np.ndarray, threshold: float) -> list[Face]:
+        """Every template's boxes scoring ``threshold`` or more (the same face may come twice)."""
         import dlib
 
         gray, f = _gray_within(image)
+        rects, scores, _ = dlib.fhog_object_detector.run_multiple(self._detectors(), gray, self.upsample,
+                                                                  threshold)
+        return _faces(rects, scores, f)
+
+    def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
+        """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
         verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
-        low = min(self.threshold, self.verifier.candidate_threshold) if verify else self.threshold
-        rects, scores, _ = dlib.fhog_object_detector.run_multiple(self._detectors(), gray, self.upsample, low)
-        faces = merge_duplicates(_faces(rects, scores, f))
-        return self.verifier.keep(image, faces, self.threshold) if verify else faces
+        if not verify:
+            return merge_duplicates(self.propose(image, self.threshold))
+        # Judge every proposal before merging duplicates, so that a rejected box
+        # cannot hide a face it overlaps.
+        proposals = self.propose(image, min(self.threshold, self.verifier.candidate_threshold))
+        return merge_duplicates(self.verifier.keep(image, proposals, self.threshold))
 
 
 class HaarFrontal(PerThread):

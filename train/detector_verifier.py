@@ -7,7 +7,7 @@ low threshold in the scene photos; a linear SVM learns which proposals are
 faces on the training and validation photos of the templates' own split, its threshold is
 chosen on out-of-fold scores of the training and validation photos, and the
 test photos give the figures (maskhog.detector_training.train_verifier).
-Writes the record to train/detector_verifier.json. About 2.5 minutes on 2 cores.
+Writes the record to train/detector_verifier.json. About 3 minutes on 2 cores.
 """
 
 import argparse
