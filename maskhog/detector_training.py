@@ -322,6 +322,19 @@ def train_template(entries, out: Path, *, window: int, C: float, eps: float = 0.
             round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
+def _split_scenes(scenes, seed: int):
+    """The boxed faces of Pascal VOC folders, ``{photo path: [(label, box)]}``, and the
+    photos' paths split by :func:`image_split` into (train, validation, test)."""
+    from .data import load_datasets
+
+    photos: dict = {}
+    for s in load_datasets(scenes).samples:
+        if s.box is not None:
+            photos.setdefault(s.path, []).append((s.label, s.box))
+    by_name = {Path(p).name: p for p in photos}
+    return photos, tuple([by_name[n] for n in part] for part in image_split(by_name, seed))
+
+
 def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads: int = 2,
                    recipe=RECIPE, max_runtime: float = 1700, verifier=VERIFIER, log_fn=print) -> dict:
     """Make maskhog's detector templates from Pascal VOC scenes (and face photos to paste).
@@ -351,14 +364,8 @@ def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads:
     pasting = [name for name, settings in recipe if settings["paste"]]
     if pasting and faces is None:
         raise ValueError(f"{', '.join(pasting)} paste face photos: give the face folders")
-    scene_data = load_datasets(scenes)
-    photos: dict = {}
-    for s in scene_data.samples:
-        if s.box is not None:
-            photos.setdefault(s.path, []).append((s.label, s.box))
-    by_name = {Path(p).name: p for p in photos}
-    train, _, _ = image_split(by_name, seed)
-    train_photos = {by_name[n]: photos[by_name[n]] for n in train}
+    photos, (train, _, _) = _split_scenes(scenes, seed)
+    train_photos = {p: photos[p] for p in train}
     face_photos = []
     if faces is not None:
         data = load_datasets([faces])
@@ -532,26 +539,21 @@ def train_verifier(scenes, *, templates=None, out, seed: int = 0, settings=VERIF
     Returns the training record, also kept in the file's header.
     """
     from .crops import CropSpec
-    from .data import load_datasets
     from .training import COLOR_FEATURES
     from .verify import FaceVerifier
 
     start = time.time()
     crop, features = CropSpec(64, 0.0, False, color=True), COLOR_FEATURES
-    photos: dict = {}
-    for s in load_datasets(scenes).samples:
-        if s.box is not None:
-            photos.setdefault(s.path, []).append((s.label, *s.box))
-    by_name = {Path(p).name: p for p in photos}
-    train, val, test = image_split(by_name, seed)
+    boxed, (train, val, test) = _split_scenes(scenes, seed)
+    photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
     proposer = MaskHog(folder=templates, verifier=False)
     fallback = proposer.threshold
     scales = tuple(settings.get("scales", (1.0,)))
     log_fn(f"verifier: proposals in {len(train) + len(val)} training and {len(test)} test photos, "
            f"at scales {scales}")
     low = settings["candidate_threshold"]
-    fit_rows = _proposals([by_name[n] for n in train + val], photos, proposer, low, crop, features, scales)
-    test_rows = _proposals([by_name[n] for n in test], photos, proposer, low, crop, features, scales)
+    fit_rows = _proposals(train + val, photos, proposer, low, crop, features, scales)
+    test_rows = _proposals(test, photos, proposer, low, crop, features, scales)
 
     def values(rows, coef, intercept):
         return [r["X"] @ coef + intercept if r["X"] is not None else np.zeros(0) for r in rows]

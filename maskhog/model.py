@@ -26,7 +26,7 @@ import numpy as np
 from .crops import CropSpec
 from .labels import CLASSES
 
-__all__ = ["MaskClassifier", "ModelError", "FORMAT", "FORMAT_VERSION", "default_model_path"]
+__all__ = ["MaskClassifier", "ModelError", "FORMAT", "FORMAT_VERSION", "default_model_path", "neutral_chroma"]
 
 FORMAT = "maskhog-linear"
 #: 2 added colour cues (``features["color"]``, colour crops) and the gray fallback
@@ -38,6 +38,12 @@ _GRAY_ARRAYS = tuple("gray_" + name for name in _ARRAYS)
 #: How far (0..1 scale) a crop's mean chroma may stray from neutral and still count as
 #: colourless: gray JPEGs and infrared frames stay within a level or two of 128.
 NEUTRAL_TOLERANCE = 3 / 255
+
+
+def neutral_chroma(chroma) -> np.ndarray:
+    """Which rows of mean Cr / Cb values (0..1) are all within :data:`NEUTRAL_TOLERANCE`
+    of the neutral 128: crops without colour (skin is far from it: Cr 133-173)."""
+    return np.all(np.abs(np.asarray(chroma) - 128 / 255) <= NEUTRAL_TOLERANCE, axis=1)
 
 
 class ModelError(ValueError):
@@ -117,14 +123,10 @@ class MaskClassifier:
         return proba
 
     def achromatic(self, X) -> np.ndarray:
-        """Which rows of ``X`` (features with colour cues) come from crops without colour.
-
-        Every mean Cr and Cb of the crop's grid within :data:`NEUTRAL_TOLERANCE`
-        of the neutral 128 (skin is far from it: Cr 133-173).
-        """
+        """Which rows of ``X`` (features with colour cues) come from crops without colour:
+        every mean Cr and Cb of the crop's grid near neutral (:func:`neutral_chroma`)."""
         grid = self.features["color"].get("chroma_grid", 4)
-        chroma = np.asarray(X)[:, -2 * grid * grid:]
-        return np.all(np.abs(chroma - 128 / 255) <= NEUTRAL_TOLERANCE, axis=1)
+        return neutral_chroma(np.asarray(X)[:, -2 * grid * grid:])
 
     def _proba(self, X) -> np.ndarray:
         scores = self.decision_function(X)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .crops import CropSpec, crop_faces
 from .features import face_features
-from .model import NEUTRAL_TOLERANCE, ModelError, _sha256
+from .model import ModelError, _sha256, neutral_chroma
 
 __all__ = ["FaceVerifier", "VERIFIER_FILE", "FORMAT", "describe_proposals"]
 
@@ -81,10 +81,10 @@ class FaceVerifier:
         return describe_proposals(image, faces, self.crop, self.features)
 
     def colourless(self, X) -> np.ndarray:
-        """Which rows come from crops without colour: every mean chroma near neutral."""
+        """Which rows come from crops without colour (:func:`maskhog.model.neutral_chroma`);
+        the chroma means come just before the template score."""
         grid = self.features["color"].get("chroma_grid", 4)
-        chroma = np.asarray(X)[:, -1 - 2 * grid * grid:-1]
-        return np.all(np.abs(chroma - 128 / 255) <= NEUTRAL_TOLERANCE, axis=1)
+        return neutral_chroma(np.asarray(X)[:, -1 - 2 * grid * grid:-1])
 
     def decision_function(self, X) -> np.ndarray:
         return np.asarray(X, np.float64) @ self.coef + self.intercept
