@@ -31,11 +31,12 @@ import random
 import re
 import resource
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from .detect import MaskHog
+from .detect import Face, MaskHog, box_iou, merge_duplicates
 from .labels import CLASSES
 
 log = logging.getLogger("maskhog")
@@ -407,10 +408,6 @@ def match_faces(found, truth, min_side: int = 24, iou: float = 0.4):
     right nor wrong. Detections, best score first, take the unclaimed face
     they overlap most at IoU >= ``iou``; the rest are false.
     """
-    from collections import Counter
-
-    from .detect import box_iou
-
     counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
     used = [False] * len(truth)
     n, hit, false = Counter(), Counter(), 0
@@ -432,8 +429,6 @@ def match_faces(found, truth, min_side: int = 24, iou: float = 0.4):
 
 def _detection_figures(per_photo, min_side: int) -> dict:
     """Recall per class and precision over ``[(kept faces, truth)]``."""
-    from collections import Counter
-
     n, hit, false = Counter(), Counter(), 0
     for faces, truth in per_photo:
         a, b, c = match_faces(faces, truth, min_side)
@@ -452,7 +447,6 @@ def _proposals(paths, photos, proposer, candidate_threshold, crop, features, sca
     unmasked. Boxes and faces are in the photo's own pixels."""
     import cv2
 
-    from .detect import Face, box_iou
     from .io import ImageError, read_image
     from .verify import describe_proposals
 
@@ -509,16 +503,12 @@ def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:
 
 def _kept(rows, values, t) -> list:
     """``[(proposals whose value is >= t, duplicates merged; annotated faces)]`` per photo."""
-    from .detect import merge_duplicates
-
     return [(merge_duplicates([f for f, v in zip(r["faces"], v) if v >= t]), r["truth"])
             for r, v in zip(rows, values)]
 
 
 def _alone(rows, threshold) -> list:
     """``[(the templates' faces at ``threshold``, annotated faces)]`` per photo."""
-    from .detect import merge_duplicates
-
     return [(merge_duplicates([f for f in r["faces"] if f.score >= threshold]), r["truth"]) for r in rows]
 
 
