@@ -34,6 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskhog.dnn_detect import aizoo_anchors, decode_anchors
+
 HERE = Path(__file__).resolve().parent
 W, H, FPS = 640, 480, 30
 
@@ -127,35 +129,23 @@ def run_maskhog(video, realtime=False, stage="svm", extra=()):
 
 
 class AizooSSD:
-    """The CNN peer: 260x260 SSD, anchors and decoding as its data README gives them."""
+    """The CNN peer: 260x260 SSD, anchors and decoding as its data README gives them
+    (maskhog.dnn_detect holds both; ``maskhog --detector-model`` runs it as a face detector)."""
 
     def __init__(self, folder):
         self.net = cv2.dnn.readNetFromCaffe(str(folder / "face_mask_detection.prototxt"),
                                             str(folder / "face_mask_detection.caffemodel"))
-        anchors = []
-        for fm, sizes in zip([33, 17, 9, 5, 3], [[0.04, 0.056], [0.08, 0.11], [0.16, 0.22],
-                                                 [0.32, 0.45], [0.64, 0.72]]):
-            c = (np.arange(fm) + 0.5) / fm
-            cx, cy = np.meshgrid(c, c)
-            wh = [(s, s) for s in sizes] + [(sizes[0] * np.sqrt(r), sizes[0] / np.sqrt(r))
-                                            for r in (0.62, 0.42)]
-            a = np.stack([np.stack([cx, cy, np.full_like(cx, w), np.full_like(cx, h)], -1)
-                          for w, h in wh], 2)
-            anchors.append(a.reshape(-1, 4))
-        self.anchors = np.concatenate(anchors)
+        self.anchors = aizoo_anchors()
 
     def __call__(self, bgr, threshold=0.5):
         h, w = bgr.shape[:2]
         self.net.setInput(cv2.dnn.blobFromImage(bgr, 1 / 255.0, (260, 260), swapRB=True))
         loc, cls = self.net.forward(["loc_branch_concat", "cls_branch_concat"])
-        loc, cls, a = loc.reshape(-1, 4), cls.reshape(-1, 2), self.anchors
-        cx = loc[:, 0] * 0.1 * a[:, 2] + a[:, 0]
-        cy = loc[:, 1] * 0.1 * a[:, 3] + a[:, 1]
-        bw, bh = np.exp(loc[:, 2] * 0.2) * a[:, 2], np.exp(loc[:, 3] * 0.2) * a[:, 3]
+        boxes = decode_anchors(loc.reshape(-1, 4), self.anchors) * [w, h, w, h]
+        cls = cls.reshape(-1, 2)
         score = cls.max(1)
         keep = score >= threshold
-        boxes = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w,
-                          (cy + bh / 2) * h], 1)[keep]
+        boxes = boxes[keep]
         labels = np.where(cls[keep].argmax(1) == 0, "with_mask", "without_mask")
         idx = cv2.dnn.NMSBoxes([[float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]
                                 for b in boxes], score[keep].astype(float).tolist(), threshold, 0.4)

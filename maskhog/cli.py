@@ -130,20 +130,38 @@ def _stage_options(f):
 
 
 def _detector_option(f):
+    f = click.option("--detector-config", "dnn_config", type=click.Path(exists=True, dir_okay=False),
+                     help="With --detector-model: the network's description file where its format has "
+                          "one (Caffe .prototxt, TensorFlow .pbtxt).")(f)
+    f = click.option("--detector-model", "dnn_model", type=click.Path(exists=True, dir_okay=False),
+                     help="A face detector network for OpenCV DNN (implies --detector dnn): an SSD "
+                          "ending in DetectionOutput, such as OpenCV's res10 face detector, or the "
+                          "AIZOO face-mask SSD. See maskhog.dnn_detect.")(f)
     f = click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False),
                      help="Folder of maskhog detector templates made by `maskhog train-detector` "
                           "(default: the shipped ones).")(f)
     return click.option(
-        "--detector", "detector_name", type=click.Choice(["maskhog", "dlib", "haar"]), default="maskhog",
-        show_default=True, help="Face detector: maskhog's own (finds masked faces), or dlib's stock one "
-                                "or OpenCV's Haar cascade (both for unmasked faces; for comparison).")(f)
+        "--detector", "detector_name", type=click.Choice(["maskhog", "dlib", "haar", "dnn"]), default=None,
+        help="Face detector: maskhog's own (the default; finds masked faces), dlib's stock one or "
+             "OpenCV's Haar cascade (both for unmasked faces; for comparison), or a network given "
+             "by --detector-model.")(f)
 
 
-def _make_detector(name, templates_dir, **options):
+def _make_detector(name, templates_dir, dnn_model=None, dnn_config=None, **options):
     from .detect import make_detector
 
+    name = name or ("dnn" if dnn_model else "maskhog")
     if templates_dir and name != "maskhog":
         raise click.UsageError("--templates is for --detector maskhog")
+    if (dnn_model or dnn_config) and name != "dnn":
+        raise click.UsageError(f"--detector-model and --detector-config are for --detector dnn, not {name}")
+    if name == "dnn":
+        if not dnn_model:
+            raise click.UsageError("--detector dnn needs --detector-model FILE")
+        if options.pop("upsample", 0):
+            raise click.UsageError("--upsample is not for --detector dnn: its network takes a fixed "
+                                   "input size")
+        options.update(model=dnn_model, config=dnn_config)
     try:
         return make_detector(name, **options, **({"folder": templates_dir} if templates_dir else {}))
     except (ValueError, RuntimeError) as exc:
@@ -341,7 +359,8 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
               help="Images processed in parallel, one detector per worker process.")
 @_stage_options
 @_min_face_option
-def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsample, annotate_dir, fail_on, every, jobs,
+def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, dnn_model, dnn_config, upsample,
+            annotate_dir, fail_on, every, jobs,
             stage, cnn_path, min_face):
     """Find the faces in INPUTS and say whether each wears a mask.
 
@@ -368,7 +387,7 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsampl
     paths = expand_inputs(inputs, stdin=sys.stdin)
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
-    detector = MaskDetector(_make_detector(detector_name, templates_dir, upsample=upsample),
+    detector = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, upsample=upsample),
                             _load_classifier(model_path, stage, cnn_path), min_face=min_face)
 
     def images():
@@ -434,7 +453,8 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, upsampl
               show_default=True, help="Between detections, hold the face boxes still, or follow "
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
-def live(source, model_path, detector_name, templates_dir, detect_every, scale, max_fps, realtime, stats, headless,
+def live(source, model_path, detector_name, templates_dir, dnn_model, dnn_config, detect_every, scale, max_fps,
+         realtime, stats, headless,
          stage, cnn_path, min_face, threads, recheck_every, tracker):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
@@ -454,7 +474,7 @@ def live(source, model_path, detector_name, templates_dir, detect_every, scale, 
     if threads:
         cv2.setNumThreads(threads)
     # No second look at frames without faces: it would cost an empty scene 20 ms a frame.
-    detector = MaskDetector(_make_detector(detector_name, templates_dir),
+    detector = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config),
                             _load_classifier(model_path, stage, cnn_path), min_face=min_face,
                             second_look=False)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
@@ -527,7 +547,7 @@ def _annotate(image, faces, folder, name, written):
 @_detector_option
 @_upsample_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def detect(images, detector_name, templates_dir, upsample, fmt):
+def detect(images, detector_name, templates_dir, dnn_model, dnn_config, upsample, fmt):
     """Print the face boxes found in IMAGES (no mask verdict): to check a detector or pre-label data.
 
     One record per image: ``image`` and ``faces: [{box: [x1, y1, x2, y2], score}]``.
@@ -540,7 +560,7 @@ def detect(images, detector_name, templates_dir, upsample, fmt):
     from .pipeline import MaskDetector
 
     # The same search as predict's (a second look inside a border when nothing is found).
-    finder = MaskDetector(_make_detector(detector_name, templates_dir, upsample=upsample))
+    finder = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, upsample=upsample))
     if fmt == "csv":
         click.echo("image,face,x1,y1,x2,y2,score")
     for path in images:

@@ -243,12 +243,20 @@ def merge_duplicates(faces: list[Face], iou: float = 0.4, cover: float = 0.7) ->
     return kept
 
 
-DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal, "haar": HaarFrontal}
+def _dnn(**options):
+    from .dnn_detect import DnnDetector   # imported when asked for: it needs this module
+
+    return DnnDetector(**options)
+
+
+DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal, "haar": HaarFrontal, "dnn": _dnn}
 
 
 def make_detector(name: str = "maskhog", **options) -> Detector:
-    """A detector by name: one of :data:`DETECTORS`."""
+    """A detector by name: one of :data:`DETECTORS` (``dnn`` needs ``model=FILE``:
+    :class:`maskhog.dnn_detect.DnnDetector`)."""
     try:
-        return DETECTORS[name](**options)
+        make = DETECTORS[name]
     except KeyError:
         raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}") from None
+    return make(**options)
