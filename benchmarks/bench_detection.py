@@ -22,8 +22,9 @@ Held out from maskhog's detector training (``train/detector_fhog.py``):
 
 Every detector is given the colour photos and frames (those that search gray
 images convert them). maskhog's detector runs its templates at a low
-threshold and keeps what its face verifier accepts (``maskhog.verify``);
-"templates alone" is it without the verifier, as it works on gray frames.
+threshold and keeps what its face verifier accepts (``maskhog.verify``): the
+CNN one, or the linear one ("linear verifier"); "templates alone" is it
+without a verifier, as it works on gray frames.
 The SSD is read from its Caffe files with OpenCV 4.x.
 """
 
@@ -88,6 +89,7 @@ def main():
     cv2.setNumThreads(1)
     test, boxes, face_rows = splits(args.data)
     detectors = {"maskhog": make_detector("maskhog"),
+                 "maskhog, linear verifier": make_detector("maskhog", verifier="linear"),
                  "maskhog, templates alone": make_detector("maskhog", verifier=False),
                  "maskhog, upsample 1": make_detector("maskhog", upsample=1),
                  "dlib stock": make_detector("dlib", upsample=0),

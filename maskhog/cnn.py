@@ -120,10 +120,12 @@ class CnnClassifier(PerThread):
     """
 
     stage = "cnn"
+    #: The classes its header may name: mask verdicts (a face verifier's network names others).
+    KNOWN_CLASSES = CLASSES
 
     def __init__(self, path, *, backend: str = "auto"):
         self.path = Path(path)
-        self._onnx, self.info = _read(self.path)
+        self._onnx, self.info = _read(self.path, self.KNOWN_CLASSES)
         self.classes = tuple(self.info["classes"])
         self.crop = CropSpec.from_dict(self.info["crop"])
         self._dnn = pick_backend(backend)
@@ -276,8 +278,9 @@ def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto"):
     return Cascade(svm, cnn)
 
 
-def _read(path: Path) -> tuple[bytes, dict]:
-    """The bytes and checked header of a maskhog CNN file; :class:`ModelError` if unusable."""
+def _read(path: Path, known=CLASSES) -> tuple[bytes, dict]:
+    """The bytes and checked header of a maskhog CNN file whose classes are among ``known``;
+    :class:`ModelError` if unusable."""
     import onnx
 
     try:
@@ -312,8 +315,9 @@ def _read(path: Path) -> tuple[bytes, dict]:
     if info.get("graph_sha256") != graph_sha256(model):
         raise ModelError(f"{path}: the graph does not match its header's SHA-256 "
                          "(edited or damaged after training)")
-    if not classes or any(c not in CLASSES for c in classes):
-        raise ModelError(f"{path}: unknown classes {classes}")
+    if not classes or any(c not in known for c in classes):
+        raise ModelError(f"{path}: classes {classes} are not {', '.join(known)}: "
+                         "not this kind of maskhog network")
     if size != crop.size or channels != (3 if crop.color else 1):
         raise ModelError(f"{path}: header input {channels}x{size}x{size} does not fit its crop rule {crop}")
     inputs = [i for i in model.graph.input if i.name == INPUT_NAME]

@@ -145,7 +145,8 @@ def _temperature(logits, y_idx) -> float:
 
 def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, epochs: int = 30,
                 batch: int = 128, lr: float = 1e-2, seed: int = 0, threads: int | None = None,
-                widths=WIDTHS, lowres: float = 0.3, device: str = "cpu", log_fn=None):
+                widths=WIDTHS, lowres: float = 0.3, device: str = "cpu", sample_weight=None,
+                select=None, log_fn=None):
     """Train the CNN; keep the epoch with the best validation balanced accuracy.
 
     Classes weigh inversely to their number of training crops (as the SVM's
@@ -154,6 +155,10 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     divided by a temperature fitted on the validation faces (folded into the
     last layer), so that the softmax is a calibrated probability. ``device``
     may name a GPU; the shipped model is trained on the CPU.
+
+    ``sample_weight`` instead draws each epoch's crops with replacement in
+    proportion to these weights (no class weights then). ``select(net) ->
+    (score, figures)`` instead scores each epoch (highest kept, no temperature).
 
     Returns
     -------
@@ -172,6 +177,9 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     y_va = np.array([classes.index(c) for c in val_labels])
     counts = np.bincount(y_tr, minlength=len(classes)).astype(float)
     weights = torch.tensor(len(y_tr) / (len(classes) * np.maximum(counts, 1)), dtype=torch.float32)
+    if sample_weight is not None:   # the draw balances the classes
+        weights = torch.ones(len(classes))
+        draw = torch.as_tensor(np.asarray(sample_weight, np.float64))
 
     X = torch.from_numpy(to_blob(train_crops)).to(device)
     net = build_network(len(classes), widths, channels=X.shape[1]).to(device)
@@ -180,11 +188,12 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps)
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=0.05)
-    history, best = [], (-1.0, None, 0)
+    history, best = [], (-np.inf, None, 0)
     for epoch in range(1, epochs + 1):
         start = time.time()
         net.train()
-        order = torch.randperm(len(Y), generator=gen)
+        order = (torch.randperm(len(Y), generator=gen) if sample_weight is None
+                 else torch.multinomial(draw, len(Y), replacement=True, generator=gen))
         total = 0.0
         for k in range(steps):
             idx = order[k * batch:(k + 1) * batch].to(device)
@@ -194,18 +203,23 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        val = _balanced_accuracy(y_va, _predict_logits(net, val_crops).argmax(axis=1))
-        history.append({"epoch": epoch, "loss": round(total / len(Y), 4),
-                        "val_balanced_accuracy": round(float(val), 4),
+        if select is None:
+            val = _balanced_accuracy(y_va, _predict_logits(net, val_crops).argmax(axis=1))
+            figures = {"val_balanced_accuracy": round(float(val), 4)}
+        else:
+            val, figures = select(net)
+        history.append({"epoch": epoch, "loss": round(total / len(Y), 4), **figures,
                         "seconds": round(time.time() - start, 1)})
         if log_fn:
-            log_fn(f"epoch {epoch}/{epochs}: loss {total / len(Y):.4f}, "
-                   f"validation balanced accuracy {val:.4f} ({time.time() - start:.0f} s)")
+            shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items())
+            log_fn(f"epoch {epoch}/{epochs}: loss {total / len(Y):.4f}, {shown} ({time.time() - start:.0f} s)")
         if val > best[0]:
             best = (val, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, epoch)
     net = net.cpu()
     net.load_state_dict(best[1])
     net.eval()
+    if select is not None:
+        return net, {"epochs": history, "best_epoch": best[2]}
     t = _temperature(_predict_logits(net, val_crops), y_va)
     with torch.no_grad():
         net.head.weight /= t

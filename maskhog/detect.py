@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from .perthread import PerThread
-from .verify import VERIFIER_FILE
+from .verify import load_verifier
 
 __all__ = ["Face", "Detector", "DlibFrontal", "HaarFrontal", "MaskHog", "box_iou", "make_detector",
            "merge_duplicates", "DETECTORS", "MAX_SIDE"]
@@ -112,7 +112,7 @@ class MaskHog(PerThread):
 
     TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
 
-    def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None, verifier: bool = True):
+    def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None, verifier=True):
         from pathlib import Path
 
         self.name = "maskhog"
@@ -125,11 +125,8 @@ class MaskHog(PerThread):
         self.upsample = int(upsample)
         self.smallest_face = 41 / 2 ** self.upsample   # a 48-px window holds a 41-px face box
         self.threshold = float(threshold)
-        self.verifier = None
-        if verifier and (self.folder / VERIFIER_FILE).is_file():
-            from .verify import FaceVerifier
-
-            self.verifier = FaceVerifier.load(self.folder / VERIFIER_FILE)
+        # The CNN verifier where the folder has one, else the linear one (maskhog.verify).
+        self.verifier = load_verifier(self.folder, "auto" if verifier is True else verifier) if verifier else None
         self._local = threading.local()
         self._detectors()   # fail now, with the folder's name, if a template is unreadable
 

@@ -440,15 +440,18 @@ def _detection_figures(per_photo, min_side: int) -> dict:
     return out
 
 
-def _proposals(paths, photos, proposer, candidate_threshold, crop, features, scales=(1.0,)) -> list:
+def _proposals(paths, photos, proposer, candidate_threshold, crop, features, scales=(1.0,), describe=None) -> list:
     """Per photo and scale: the templates' proposals in the photo resized by that scale (as
-    the pipeline enlarges images to reach small faces), their features, boxes, best IoU with
-    an annotated face, the annotated faces, and whether the face each overlaps most is
+    the pipeline enlarges images to reach small faces), what the verifier sees of them
+    (``describe(image, faces)``, default: the linear verifier's features), boxes, best IoU
+    with an annotated face, the annotated faces, and whether the face each overlaps most is
     unmasked. Boxes and faces are in the photo's own pixels."""
     import cv2
 
     from .io import ImageError, read_image
     from .verify import describe_proposals
+
+    describe = describe or (lambda image, found: describe_proposals(image, found, crop, features))
 
     out = []
     for k, path in enumerate(paths):
@@ -462,7 +465,7 @@ def _proposals(paths, photos, proposer, candidate_threshold, crop, features, sca
             image = photo if scale == 1 else cv2.resize(photo, None, fx=scale, fy=scale,
                                                         interpolation=cv2.INTER_LINEAR)
             found = proposer.propose(image, candidate_threshold)
-            X = describe_proposals(image, found, crop, features) if found else None
+            X = describe(image, found) if found else None
             faces = [Face(tuple(v / scale for v in f.box), f.score) for f in found]
             overlaps = np.array([[box_iou(f.box, t[1:]) for t in truth] for f in faces]).reshape(
                 len(faces), len(truth))
@@ -474,19 +477,13 @@ def _proposals(paths, photos, proposer, candidate_threshold, crop, features, sca
     return out
 
 
-def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:
-    """A linear SVM on the proposals of ``rows``: weights (standardisation folded in), intercept.
-
-    A proposal overlapping a face at IoU >= 0.4 is a face, below 0.25
-    background, in between left out. Faces and background weigh the same in
-    all, and so do unmasked and masked faces: the unmasked are few, and a
-    missed one counts as much.
-    """
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
-
+def _labelled(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the verifier sees of the proposals of ``rows`` that are clearly a face (IoU >= 0.4:
+    label 1) or background (IoU < 0.25: 0), their labels, and weights that sum to 1: half for
+    background, a quarter each for masked and unmasked faces (the unmasked are few, and a
+    missed one counts as much)."""
     rows = [r for r in rows if r["X"] is not None]
-    X = np.vstack([r["X"] for r in rows])
+    X = np.concatenate([r["X"] for r in rows])
     iou = np.concatenate([r["iou"] for r in rows])
     bare = np.concatenate([r["bare"] for r in rows])
     label = np.where(iou >= 0.4, 1, np.where(iou < 0.25, 0, -1))
@@ -494,6 +491,31 @@ def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:
     weight = np.where(y == 0, 0.5 / max(1, (y == 0).sum()), 0.0)
     for group in (bare, ~bare):
         weight[(y == 1) & group] = 0.25 / max(1, ((y == 1) & group).sum())
+    return X, y, weight
+
+
+def _best_threshold(rows, values, settings) -> tuple[float, float, dict] | None:
+    """The verifier threshold (one of 401 quantiles of ``values``) that finds most faces
+    (mean recall of masked and unmasked) at precision ``settings["min_precision"]`` or
+    more: ``(mean recall, threshold, figures)``, or None if none reaches it."""
+    best = None
+    for t in np.unique(np.quantile(np.concatenate(values), np.linspace(0, 1, 401))):
+        m = _detection_figures(_kept(rows, values, t), settings["min_side"])
+        score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
+        if m["precision"] >= settings["min_precision"] and (best is None or score > best[0]):
+            best = (score, round(float(t), 6), m)
+    return best
+
+
+def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:
+    """A linear SVM on the proposals of ``rows``: weights (standardisation folded in), intercept.
+
+    Proposals labelled and weighed by :func:`_labelled`.
+    """
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    X, y, weight = _labelled(rows)
     scaler = StandardScaler().fit(X)
     svm = LinearSVC(C=C, dual=False, max_iter=5000)
     svm.fit(scaler.transform(X), y, sample_weight=weight * len(y))
@@ -556,15 +578,10 @@ def train_verifier(scenes, *, templates=None, out, seed: int = 0, settings=VERIF
             oof[i] = values([fit_rows[i]], coef, intercept)[0]
     alone_fit = _detection_figures(_alone([r for r in fit_rows if r["scale"] == 1], fallback),
                                    settings["min_side"])
-    floor = settings["min_precision"]
-    best = None
-    for t in np.unique(np.quantile(np.concatenate(oof), np.linspace(0, 1, 401))):
-        m = _detection_figures(_kept(fit_rows, oof, t), settings["min_side"])
-        score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
-        if m["precision"] >= floor and (best is None or score > best[0]):
-            best = (score, round(float(t), 6), m)
+    best = _best_threshold(fit_rows, oof, settings)
     if best is None:
-        raise RuntimeError(f"no verifier threshold reaches precision {floor} on the training photos")
+        raise RuntimeError(f"no verifier threshold reaches precision {settings['min_precision']} "
+                           "on the training photos")
     threshold = best[1]
     coef, intercept = _fit_verifier(fit_rows, settings["C"])
     log_fn(f"verifier: threshold {threshold} (out-of-fold: {best[2]})")

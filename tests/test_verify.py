@@ -8,7 +8,7 @@ from skimage import data
 from maskhog.detect import Face, MaskHog, box_iou
 from maskhog.detector_training import match_faces
 from maskhog.model import ModelError
-from maskhog.verify import VERIFIER_FILE, FaceVerifier
+from maskhog.verify import CNN_VERIFIER_FILE, VERIFIER_FILE, CnnFaceVerifier, FaceVerifier
 
 HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
 
@@ -61,7 +61,8 @@ def test_the_framed_later_looks_leave_the_verifier_out():
     assert calls[0] == (110, {}) and calls[1][0] > 110 and calls[1][1] == {"verify": False}
 
 
-def test_verifier_file_round_trip_and_refusals(shipped, astronaut, tmp_path):
+def test_verifier_file_round_trip_and_refusals(astronaut, tmp_path):
+    shipped = MaskHog(verifier="linear")
     v = shipped.verifier
     path = tmp_path / "v.npz"
     v.save(path)
@@ -99,12 +100,13 @@ def test_match_faces_counts_small_faces_as_dont_care():
     assert n == {"with_mask": 1, "without_mask": 1} and hit == {"with_mask": 1} and false == 2
 
 
-def test_train_detector_fits_a_verifier_that_the_detector_uses(tmp_path):
-    """Shipped templates + a verifier fitted on photos of the astronaut among other photos."""
+@pytest.fixture(scope="module")
+def astronaut_voc(tmp_path_factory):
+    """20 photos with the astronaut pasted among other photos, and a folder holding copies of
+    the shipped templates (and nothing else) for verifiers to be trained into."""
     import shutil
 
-    from maskhog.detector_training import train_verifier
-
+    tmp_path = tmp_path_factory.mktemp("verifier")
     root = tmp_path / "voc"
     (root / "images").mkdir(parents=True)
     (root / "annotations").mkdir()
@@ -122,20 +124,82 @@ def test_train_detector_fits_a_verifier_that_the_detector_uses(tmp_path):
             f"<annotation><filename>s{k}.jpg</filename><size><width>640</width><height>480</height></size>"
             f"<object><name>without_mask</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>"
             f"<ymax>{y2}</ymax></bndbox></object></annotation>")
-    folder = tmp_path / "detector"
+    folder = tmp_path / "templates"
     folder.mkdir()
-    shipped = MaskHog().folder
     for name in MaskHog.TEMPLATES:
-        shutil.copy(shipped / name, folder / name)
+        shutil.copy(MaskHog().folder / name, folder / name)
+    return root, folder
+
+
+def test_train_detector_fits_a_verifier_that_the_detector_uses(astronaut_voc, tmp_path):
+    """Shipped templates + a verifier fitted on photos of the astronaut among other photos."""
+    import shutil
+
+    from maskhog.detector_training import train_verifier
+
+    root, templates = astronaut_voc
+    folder = tmp_path / "detector"
+    shutil.copytree(templates, folder)
     settings = {"candidate_threshold": -0.9, "C": 0.001, "min_precision": 0.5, "min_side": 24}
     record = train_verifier([root], templates=folder, out=folder / VERIFIER_FILE, settings=settings,
                             log_fn=lambda m: None)
     assert record["photos"] == {"fit": 16, "test": 4}
     assert record["test"]["recall_without_mask"] >= 0.75 and record["test"]["precision"] >= 0.5
     mine = MaskHog(folder=folder)
-    assert mine.verifier is not None and mine.verifier.threshold == record["threshold"]
+    assert isinstance(mine.verifier, FaceVerifier) and mine.verifier.threshold == record["threshold"]
     image = cv2.imread(str(root / "images" / "s0.jpg"))
     assert len(mine.detect(image)) < len(mine.propose(image, -0.9))
     with pytest.raises(RuntimeError, match="no verifier threshold reaches precision"):
         train_verifier([root], templates=folder, out=tmp_path / "x.npz",
                        settings={**settings, "min_precision": 1.01}, log_fn=lambda m: None)
+
+
+def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc, tmp_path):
+    pytest.importorskip("torch")
+    import shutil
+
+    from maskhog.cnn_verifier_training import CNN_VERIFIER, train_cnn_verifier
+
+    root, templates = astronaut_voc
+    folder = tmp_path / "detector"
+    shutil.copytree(templates, folder)
+    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5}
+    record = train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings,
+                                log_fn=lambda m: None)
+    assert record["photos"] == {"fit": 16, "held_out": 4, "test": 4} and len(record["epochs"]) == 8
+    assert 0 < record["threshold"] < 1 and record["held_out_figures"]["precision"] >= 0.5
+    mine = MaskHog(folder=folder)   # the CNN verifier where the folder has one
+    assert isinstance(mine.verifier, CnnFaceVerifier) and mine.verifier.threshold == record["threshold"]
+    image = cv2.imread(str(root / "images" / "s0.jpg"))
+    kept = mine.detect(image)
+    assert all(any(f.box == p.box for p in mine.propose(image, -0.9)) for f in kept)
+    # The same folder asked for its linear verifier has none.
+    with pytest.raises(ModelError, match="no such face verifier"):
+        MaskHog(folder=folder, verifier="linear")
+
+
+def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
+    from maskhog.cnn import CnnClassifier, default_cnn_path
+    from maskhog.verify import load_verifier
+
+    with pytest.raises(ModelError, match="not this kind of maskhog network"):
+        CnnFaceVerifier(default_cnn_path())
+    shipped = MaskHog().folder
+    if (shipped / CNN_VERIFIER_FILE).is_file():
+        with pytest.raises(ModelError, match="not this kind of maskhog network"):
+            CnnClassifier(shipped / CNN_VERIFIER_FILE)
+    (tmp_path / "none").mkdir()
+    assert load_verifier(tmp_path / "none") is None
+    with pytest.raises(ValueError, match="unknown verifier"):
+        load_verifier(shipped, "svm")
+    (tmp_path / CNN_VERIFIER_FILE).write_bytes(b"\x08\x07 not onnx")
+    with pytest.raises(ModelError, match="not a valid ONNX graph"):
+        MaskHog(folder=_with_templates(tmp_path), verifier="cnn")
+
+
+def _with_templates(folder):
+    import shutil
+
+    for name in MaskHog.TEMPLATES:
+        shutil.copy(MaskHog().folder / name, folder / name)
+    return folder

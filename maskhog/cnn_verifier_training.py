@@ -1,0 +1,131 @@
+"""Training the CNN face verifier (``face_verifier.onnx``; needs the ``[cnn]`` extra).
+
+Like the linear verifier (:func:`maskhog.detector_training.train_verifier`),
+it learns from what the templates propose at a low threshold in the training
+and validation photos of their split, searched as they are and enlarged 1.5x:
+proposals overlapping a face at IoU >= 0.4 are faces, below 0.25 background,
+weighed half background, a quarter masked and a quarter unmasked faces.
+Unlike it, it sees the 64x64 colour crop itself, through the small network of
+:func:`maskhog.cnn_training.build_network` (narrower: 16-128 channels).
+
+One photo in five is held out: after each epoch the network scores their
+proposals, and the epoch and threshold kept are those that find the most
+faces (mean recall of masked and unmasked) at precision 0.90 there. The test
+photos of the split give the figures. Docs: ``docs/studies/detector-cnn-verifier``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .cnn_training import _predict_logits, export_onnx, fit_network, require_torch
+from .crops import CropSpec, crop_faces
+from .detect import MaskHog
+from .detector_training import (_alone, _best_threshold, _detection_figures, _kept, _labelled, _proposals,
+                                _split_scenes)
+from .verify import FACE_CLASSES
+
+__all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
+
+#: The shipped CNN verifier's settings: proposals from the template score ``candidate_threshold``
+#: at ``scales``; network widths, epochs, learning rate and batch; the precision its threshold
+#: must keep on the held-out photos (``photo % 5 == held_out``), for faces of ``min_side`` px.
+CNN_VERIFIER = {"candidate_threshold": -0.9, "scales": (1.0, 1.5), "widths": (16, 32, 64, 128), "epochs": 20,
+                "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0}
+
+
+def _face_logit(net, crops) -> np.ndarray:
+    """logit(face) - logit(background) of each crop: the verifier's score before the softmax."""
+    if len(crops) == 0:
+        return np.zeros(0)
+    z = _predict_logits(net, crops).astype(np.float64)
+    return z[:, 1] - z[:, 0]
+
+
+def _scores(net, rows) -> list:
+    return [_face_logit(net, r["X"]) if r["X"] is not None else np.zeros(0) for r in rows]
+
+
+def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=CNN_VERIFIER, threads: int = 1,
+                       log_fn=print) -> dict:
+    """Train the CNN face verifier and write it to ``out`` (an ONNX file with a maskhog header).
+
+    Parameters
+    ----------
+    scenes : list of paths
+        Pascal VOC folders, split as for the templates (seed ``seed``).
+    templates : path, optional
+        The templates' folder (default: the shipped ones).
+    threads : int
+        Torch threads (1 makes runs repeat exactly).
+
+    Returns the training record, also kept in the file's header.
+    """
+    torch = require_torch()
+    torch.set_num_threads(threads)
+    start = time.time()
+    crop = CropSpec(64, 0.0, False, color=True)
+    boxed, (train, val, test) = _split_scenes(scenes, seed)
+    photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
+    proposer = MaskHog(folder=templates, verifier=False)
+    scales = tuple(settings["scales"])
+
+    def cut(image, found):
+        return crop_faces(image, [f.box for f in found], crop)
+
+    low = settings["candidate_threshold"]
+    log_fn(f"CNN verifier: proposals in {len(train) + len(val)} training and {len(test)} test photos, "
+           f"at scales {scales}")
+    fit_rows = _proposals(train + val, photos, proposer, low, crop, None, scales, describe=cut)
+    test_rows = _proposals(test, photos, proposer, low, crop, None, scales, describe=cut)
+    held = [r for r in fit_rows if r["photo"] % 5 == settings["held_out"]]
+    crops, y, weight = _labelled([r for r in fit_rows if r["photo"] % 5 != settings["held_out"]])
+    log_fn(f"CNN verifier: {len(y)} training crops ({int(y.sum())} faces), "
+           f"{len({r['photo'] for r in held})} held-out photos")
+
+    def select(net):
+        found = _best_threshold(held, _scores(net, held), settings)
+        if found is None:
+            return -1.0, {"held_out_mean_recall": None}
+        return found[0], {"held_out_mean_recall": round(found[0], 4), "threshold": found[1]}
+
+    labels = [FACE_CLASSES[k] for k in y]
+    net, fitted = fit_network(crops, labels, crops[:0], [], FACE_CLASSES, epochs=settings["epochs"],
+                              batch=settings["batch"], lr=settings["lr"], seed=seed, threads=threads,
+                              widths=tuple(settings["widths"]), sample_weight=weight, select=select,
+                              log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
+    found = _best_threshold(held, _scores(net, held), settings)
+    if found is None:
+        raise RuntimeError(f"no CNN verifier threshold reaches precision {settings['min_precision']} "
+                           "on the held-out training photos")
+    _, logit_threshold, held_figures = found
+    # The file's threshold is on the face probability that OpenCV's softmax gives.
+    threshold = float(1 / (1 + np.exp(-logit_threshold)))
+    test_scores = _scores(net, test_rows)
+    fallback = proposer.threshold
+
+    def figures(scale, t=logit_threshold, alone=False):
+        rows = [(r, v) for r, v in zip(test_rows, test_scores) if r["scale"] == scale]
+        kept = (_alone([r for r, _ in rows], fallback) if alone
+                else _kept([r for r, _ in rows], [v for _, v in rows], t))
+        return _detection_figures(kept, settings["min_side"])
+
+    record = {"settings": dict(settings), "seed": seed, "threshold": round(threshold, 6),
+              "logit_threshold": logit_threshold, "best_epoch": fitted["best_epoch"],
+              "photos": {"fit": len({r["photo"] for r in fit_rows}), "held_out": len({r["photo"] for r in held}),
+                         "test": len({r["photo"] for r in test_rows})},
+              "held_out_figures": held_figures,
+              "test": figures(1.0), "test_templates_alone": {"threshold": fallback, **figures(1.0, alone=True)},
+              "test_other_scales": {str(sc): {"verifier": figures(sc), "templates_alone": figures(sc, alone=True)}
+                                    for sc in scales if sc != 1},
+              "test_curve": [{"logit_threshold": round(float(t), 4),
+                              **{k: v for k, v in figures(1.0, t).items() if k != "faces"}}
+                             for t in logit_threshold + np.array([-2.0, -1.0, 0.0, 1.0, 2.0])],
+              "epochs": fitted["epochs"], "seconds": round(time.time() - start, 1)}
+    header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
+              "verifier": {"threshold": record["threshold"], "candidate_threshold": low}, "record": record}
+    export_onnx(net, out, header, crop.size, channels=3)
+    log_fn(f"CNN verifier: threshold {record['threshold']} (held out: {held_figures}); test: {record['test']}")
+    return record
