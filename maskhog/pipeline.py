@@ -14,7 +14,7 @@ import numpy as np
 from .crops import crop_faces
 from .io import to_bgr, to_gray
 
-__all__ = ["FaceResult", "MaskDetector", "LOOKS"]
+__all__ = ["FaceResult", "MaskDetector", "LOOKS", "LOOKS_FACE_PROBABILITY"]
 
 #: When no face is found, the image is looked at again, shrunk to at most ``side`` pixels
 #: on its longer side and inside a gray border of ``border`` times that side, for each
@@ -24,9 +24,17 @@ __all__ = ["FaceResult", "MaskDetector", "LOOKS"]
 #: faces the second look misses). Held-out faces/ photos, most of them tight crops
 #: (benchmarks/bench_detection.py): a face found in 0.23 / 0.25 of the masked / unmasked
 #: ones at the first look, 0.87 / 0.90 with the second, 0.91 / 0.94 with the third,
-#: 0.92 / 0.95 with the fourth. Each look costs about 20 ms on a 640x480 frame with nobody in
+#: 0.92 / 0.95 with the fourth, the templates judging alone; 0.89 / 0.93 with the CNN face
+#: verifier's word too (below). Each look costs about 20 ms on a 640x480 frame with nobody in
 #: it, so the live loop does without.
 LOOKS = ((400, 0.4), (200, 0.6), (150, 0.8))
+#: In those looks, what the templates find is a face when the CNN face verifier gives it at
+#: least this probability (its own threshold, for scene photos, would drop a tenth of the
+#: close-ups). Chosen on the same training photos, and on 295 face-free windows of training
+#: scene photos: the lowest of 0, 0.02, 0.05, 0.1, 0.2 that gives a face to at most 5% of
+#: the windows (the templates alone gave one to 27%; at 0.1, 3%), at the cost of 0.035 /
+#: 0.024 of the masked / unmasked close-ups.
+LOOKS_FACE_PROBABILITY = 0.1
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,10 @@ class MaskDetector:
     second_look : bool
         Search an image in which no face is found again, shrunk and framed
         by a border (:meth:`find_faces`); the live loop turns it off.
+    looks_face_probability : float
+        In those looks, the CNN face verifier's probability a face needs
+        (default :data:`LOOKS_FACE_PROBABILITY`; 0: the templates alone, which
+        find more close-ups and more faces where there are none).
 
     Examples
     --------
@@ -81,7 +93,8 @@ class MaskDetector:
     ['without_mask']
     """
 
-    def __init__(self, detector=None, model=None, *, min_face: int = 0, second_look: bool = True):
+    def __init__(self, detector=None, model=None, *, min_face: int = 0, second_look: bool = True,
+                 looks_face_probability: float = LOOKS_FACE_PROBABILITY):
         from .detect import MaskHog
         from pathlib import Path
 
@@ -93,6 +106,7 @@ class MaskDetector:
         self.model = model
         self.min_face = int(min_face)
         self.second_look = bool(second_look)
+        self.looks_face_probability = float(looks_face_probability)
 
     def big_enough(self, box) -> bool:
         """Whether a face box reaches ``min_face`` pixels on its shorter side."""
@@ -139,11 +153,16 @@ class MaskDetector:
         if border:
             image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
                                        value=(128, 128, 128))
-        if border and getattr(self.detector, "verifier", None) is not None:
-            # The face verifier learned from scene photos. A close-up framed in gray is
-            # another kind of picture (it would drop half the unmasked ones): the templates
-            # judge alone.
+        verifier = getattr(self.detector, "verifier", None)
+        if border and verifier is not None:
+            # The face verifiers learned from scene photos. A close-up framed in gray is
+            # another kind of picture: the templates judge at their own threshold, then the
+            # CNN verifier, if there is one, at the lower looks_face_probability.
+            from .verify import CnnFaceVerifier
+
             found = self.detector.detect(image, verify=False)
+            if isinstance(verifier, CnnFaceVerifier):
+                found = verifier.keep(image, found, self.detector.threshold, self.looks_face_probability)
         else:
             found = self.detector.detect(image)
         faces = []

@@ -8,7 +8,7 @@ SVM then looks at each proposal with the features the mask classifier uses
 mask has a colour of its own) plus the template's score, and keeps the faces.
 
 A small CNN (:class:`CnnFaceVerifier`, ``face_verifier.onnx``) does the
-same job better, for about 0.2 ms per proposal: it sees the colour crop
+same job better, for about 0.35 ms per proposal: it sees the colour crop
 itself. Where a detector's folder holds one, it is used; else the linear one.
 
 Colour is what makes both work: on crops without colour (gray or infrared
@@ -207,12 +207,15 @@ class CnnFaceVerifier:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path}: face verifier settings are not valid ({exc})") from None
 
-    def keep(self, image: np.ndarray, faces, fallback: float) -> list:
-        """The proposals that are faces (as :meth:`FaceVerifier.keep`)."""
+    def keep(self, image: np.ndarray, faces, fallback: float, threshold: float | None = None) -> list:
+        """The proposals that are faces (as :meth:`FaceVerifier.keep`): a face probability of
+        ``threshold`` or more (default: :attr:`threshold`)."""
+        threshold = self.threshold if threshold is None else threshold
+
         def judge(bgr, faces):
             crops = crop_faces(bgr, [f.box for f in faces], self.crop)
             chroma = color_features(crops)[:, -32:]   # mean Cr, Cb of a 4x4 grid
-            return self.net.classify_crops(crops)[:, 1] >= self.threshold, neutral_chroma(chroma)
+            return self.net.classify_crops(crops)[:, 1] >= threshold, neutral_chroma(chroma)
 
         return _keep(image, faces, fallback, judge)
 

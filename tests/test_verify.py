@@ -46,19 +46,28 @@ def test_without_colour_the_templates_decide_alone(astronaut, shipped):
     assert [f.box for f in shipped.detect(bgra)] == [f.box for f in shipped.detect(astronaut)]
 
 
-def test_the_framed_later_looks_leave_the_verifier_out():
+def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     from maskhog.cli import _demo_images
-    from maskhog.pipeline import MaskDetector
+    from maskhog.pipeline import LOOKS_FACE_PROBABILITY, MaskDetector
 
     _, (_, masked) = _demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # her masked face, edge to edge
     finder = MaskDetector()
-    calls = []
-    real = finder.detector.detect
+    calls, probabilities = [], []
+    real, keep = finder.detector.detect, finder.detector.verifier.keep
     finder.detector.detect = lambda image, **kw: calls.append((image.shape[0], kw)) or real(image, **kw)
+    finder.detector.verifier.keep = lambda *a: probabilities.append(a[3:]) or keep(*a)
     assert len(finder.find_faces(tight)) == 1
-    # First look: the photo as it is, verified; then framed in gray, the templates alone.
+    # First look: the photo as it is, verified as usual; then framed in gray, the templates
+    # at their own threshold, then the CNN verifier at the looks' face probability.
     assert calls[0] == (110, {}) and calls[1][0] > 110 and calls[1][1] == {"verify": False}
+    assert probabilities == [(), (LOOKS_FACE_PROBABILITY,)] and 0 < LOOKS_FACE_PROBABILITY < 0.5
+    assert MaskDetector(looks_face_probability=0).find_faces(np.ascontiguousarray(data.colorwheel()[:, :, ::-1]))
+    # A colour wheel: framed, the templates alone see a face in it; the CNN does not.
+    wheel = np.ascontiguousarray(data.colorwheel()[:, :, ::-1])
+    alone = MaskDetector(MaskHog(verifier="linear"))   # the linear verifier stays out of the looks
+    assert alone.find_faces(wheel) and not alone._search(wheel, 1.0)
+    assert MaskDetector().find_faces(wheel) == []
 
 
 def test_verifier_file_round_trip_and_refusals(astronaut, tmp_path):
