@@ -212,3 +212,25 @@ def _with_templates(folder):
     for name in MaskHog.TEMPLATES:
         shutil.copy(MaskHog().folder / name, folder / name)
     return folder
+
+
+def test_cli_picks_the_verifier(astronaut, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    image = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image), astronaut)
+    runner = CliRunner()
+    boxes = {}
+    for choice in ("auto", "cnn", "linear", "none"):
+        result = runner.invoke(main, ["detect", str(image), "--verifier", choice])
+        assert result.exit_code == 0, result.output
+        boxes[choice] = [f["box"] for f in json.loads(result.stdout)["faces"]]
+        assert any(box_iou(b, HER_FACE) >= 0.4 for b in boxes[choice]), choice
+    assert boxes["auto"] == boxes["cnn"]
+    assert boxes["none"] == [list(f.box) for f in MaskHog(verifier=False).detect(astronaut)]
+    result = runner.invoke(main, ["detect", str(image), "--detector", "dlib", "--verifier", "linear"])
+    assert result.exit_code == 2 and "--verifier is for --detector maskhog" in result.output
