@@ -39,7 +39,7 @@ from .perthread import PerThread
 log = logging.getLogger("maskhog")
 
 __all__ = ["CnnClassifier", "Cascade", "STAGES", "FORMAT", "default_cnn_path", "graph_sha256",
-           "pick_backend", "make_classifier", "save_onnx"]
+           "pick_backend", "open_net", "make_classifier", "save_onnx"]
 
 FORMAT = "maskhog-cnn"
 FORMAT_VERSION = 1
@@ -77,6 +77,20 @@ def save_onnx(model, path, header: dict) -> None:
     model.metadata_props.add(key=HEADER_KEY, value=json.dumps(header))
     onnx.checker.check_model(model)
     onnx.save_model(model, str(path))
+
+
+def open_net(read, dnn, failure: str, error=ModelError):
+    """The OpenCV DNN network ``read()`` gives, set to run on ``dnn`` (from :func:`pick_backend`);
+    if OpenCV cannot read it, ``error`` says ``failure`` and OpenCV's reason."""
+    import cv2
+
+    try:
+        net = read()
+    except cv2.error as exc:
+        raise error(f"{failure} ({str(exc).strip().splitlines()[-1]})") from None
+    net.setPreferableBackend(dnn[0])
+    net.setPreferableTarget(dnn[1])
+    return net
 
 
 def pick_backend(backend: str = "auto") -> tuple[int, int, str]:
@@ -144,14 +158,8 @@ class CnnClassifier(PerThread):
         if net is None:
             import cv2
 
-            try:
-                net = cv2.dnn.readNetFromONNX(np.frombuffer(self._onnx, np.uint8))
-            except cv2.error as exc:
-                raise ModelError(f"{self.path}: OpenCV cannot run this ONNX graph: "
-                                 f"{str(exc).strip().splitlines()[-1]}") from None
-            net.setPreferableBackend(self._dnn[0])
-            net.setPreferableTarget(self._dnn[1])
-            self._local.net = net
+            net = self._local.net = open_net(lambda: cv2.dnn.readNetFromONNX(np.frombuffer(self._onnx, np.uint8)),
+                                             self._dnn, f"{self.path}: OpenCV cannot run this ONNX graph")
         return net
 
     @property

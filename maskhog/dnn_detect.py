@@ -127,14 +127,11 @@ class DnnDetector(PerThread):
         if net is None:
             import cv2
 
-            try:
-                net = cv2.dnn.readNet(str(self.model), str(self.config or ""))
-            except cv2.error as exc:
-                raise ValueError(f"{self.model}: OpenCV cannot read this network "
-                                 f"({str(exc).strip().splitlines()[-1]})") from None
-            net.setPreferableBackend(self._dnn[0])
-            net.setPreferableTarget(self._dnn[1])
-            self._local.net = net
+            from .cnn import open_net
+
+            read = lambda: cv2.dnn.readNet(str(self.model), str(self.config or ""))  # noqa: E731
+            net = self._local.net = open_net(read, self._dnn, f"{self.model}: OpenCV cannot read this network",
+                                             ValueError)
         return net
 
     def _outputs(self, bgr: np.ndarray) -> list:
