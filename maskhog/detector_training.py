@@ -477,16 +477,16 @@ def _proposals(paths, photos, proposer, candidate_threshold, crop, features, sca
     return out
 
 
-def _labelled(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What the verifier sees of the proposals of ``rows`` that are clearly a face (IoU >= 0.4:
-    label 1) or background (IoU < 0.25: 0), their labels, and weights that sum to 1: half for
-    background, a quarter each for masked and unmasked faces (the unmasked are few, and a
-    missed one counts as much)."""
+def _labelled(rows, face_iou: float = 0.4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the verifier sees of the proposals of ``rows`` that are clearly a face (IoU >=
+    ``face_iou``: label 1) or background (IoU < 0.25: 0), their labels, and weights that sum
+    to 1: half for background, a quarter each for masked and unmasked faces (the unmasked are
+    few, and a missed one counts as much)."""
     rows = [r for r in rows if r["X"] is not None]
     X = np.concatenate([r["X"] for r in rows])
     iou = np.concatenate([r["iou"] for r in rows])
     bare = np.concatenate([r["bare"] for r in rows])
-    label = np.where(iou >= 0.4, 1, np.where(iou < 0.25, 0, -1))
+    label = np.where(iou >= face_iou, 1, np.where(iou < 0.25, 0, -1))
     X, y, bare = X[label >= 0], label[label >= 0], bare[label >= 0]
     weight = np.where(y == 0, 0.5 / max(1, (y == 0).sum()), 0.0)
     for group in (bare, ~bare):

@@ -24,17 +24,17 @@ __all__ = ["FaceResult", "MaskDetector", "LOOKS", "LOOKS_FACE_PROBABILITY"]
 #: faces the second look misses). Held-out faces/ photos, most of them tight crops
 #: (benchmarks/bench_detection.py): a face found in 0.23 / 0.25 of the masked / unmasked
 #: ones at the first look, 0.87 / 0.90 with the second, 0.91 / 0.94 with the third,
-#: 0.92 / 0.95 with the fourth, the templates judging alone; 0.89 / 0.93 with the CNN face
-#: verifier's word too (below). Each look costs about 20 ms on a 640x480 frame with nobody in
+#: 0.92 / 0.95 with the fourth, the templates judging alone; 0.90 / 0.95 of 1,011 with the
+#: CNN face verifier's word too (below). Each look costs about 20 ms on a 640x480 frame with nobody in
 #: it, so the live loop does without.
 LOOKS = ((400, 0.4), (200, 0.6), (150, 0.8))
 #: In those looks, what the templates find is a face when the CNN face verifier gives it at
 #: least this probability (its own threshold, for scene photos, would drop a tenth of the
 #: close-ups). Chosen on the same training photos, and on 295 face-free windows of training
 #: scene photos: the lowest of 0, 0.02, 0.05, 0.1, 0.2 that gives a face to at most 5% of
-#: the windows (the templates alone gave one to 27%; at 0.1, 3%), at the cost of 0.035 /
-#: 0.024 of the masked / unmasked close-ups.
-LOOKS_FACE_PROBABILITY = 0.1
+#: the windows (the templates alone gave one to 27%; at 0.05, 4.7%), at the cost of 0.023 /
+#: 0.014 of the masked / unmasked close-ups.
+LOOKS_FACE_PROBABILITY = 0.05
 
 
 @dataclass(frozen=True)
