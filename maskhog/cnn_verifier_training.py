@@ -23,8 +23,7 @@ import numpy as np
 from .cnn_training import _predict_logits, export_onnx, fit_network, require_torch
 from .crops import CropSpec, crop_faces
 from .detect import MaskHog
-from .detector_training import (_alone, _best_threshold, _detection_figures, _kept, _labelled, _proposals,
-                                _split_scenes)
+from .detector_training import _best_threshold, _labelled, _proposals, _split_scenes, _test_figures
 from .verify import FACE_CLASSES
 
 __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
@@ -110,23 +109,13 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     test_scores = _scores(net, test_rows)
     fallback = proposer.threshold
 
-    def figures(scale, t=logit_threshold, alone=False):
-        rows = [(r, v) for r, v in zip(test_rows, test_scores) if r["scale"] == scale]
-        kept = (_alone([r for r, _ in rows], fallback) if alone
-                else _kept([r for r, _ in rows], [v for _, v in rows], t))
-        return _detection_figures(kept, settings["min_side"])
-
     record = {"settings": dict(settings), "seed": seed, "threshold": round(threshold, 6),
               "logit_threshold": logit_threshold, "best_epoch": fitted["best_epoch"],
               "photos": {"fit": len({r["photo"] for r in fit_rows}), "held_out": len({r["photo"] for r in held}),
                          "test": len({r["photo"] for r in test_rows})},
               "held_out_figures": held_figures,
-              "test": figures(1.0), "test_templates_alone": {"threshold": fallback, **figures(1.0, alone=True)},
-              "test_other_scales": {str(sc): {"verifier": figures(sc), "templates_alone": figures(sc, alone=True)}
-                                    for sc in scales if sc != 1},
-              "test_curve": [{"logit_threshold": round(float(t), 4),
-                              **{k: v for k, v in figures(1.0, t).items() if k != "faces"}}
-                             for t in logit_threshold + np.array([-2.0, -1.0, 0.0, 1.0, 2.0])],
+              **_test_figures(test_rows, test_scores, logit_threshold, fallback, settings, scales, step=1.0,
+                              name="logit_threshold"),
               "epochs": fitted["epochs"], "seconds": round(time.time() - start, 1)}
     header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
               "verifier": {"threshold": record["threshold"], "candidate_threshold": low}, "record": record}

@@ -534,6 +534,25 @@ def _alone(rows, threshold) -> list:
     return [(merge_duplicates([f for f in r["faces"] if f.score >= threshold]), r["truth"]) for r in rows]
 
 
+def _test_figures(rows, values, threshold, fallback, settings, scales, step, name="threshold") -> dict:
+    """A verifier record's test figures: at scale 1 and each other scale, with the verifier
+    (``values`` per row, kept from ``threshold``) and with the templates alone (from their own
+    threshold ``fallback``); and at scale 1 at the thresholds ``step`` and ``2 step`` around
+    it (the curve's entries name the threshold ``name``)."""
+    def figures(scale, t=threshold, alone=False):
+        at = [(r, v) for r, v in zip(rows, values) if r["scale"] == scale]
+        kept = (_alone([r for r, _ in at], fallback) if alone
+                else _kept([r for r, _ in at], [v for _, v in at], t))
+        return _detection_figures(kept, settings["min_side"])
+
+    return {"test": figures(1.0),
+            "test_templates_alone": {"threshold": fallback, **figures(1.0, alone=True)},
+            "test_other_scales": {str(sc): {"verifier": figures(sc), "templates_alone": figures(sc, alone=True)}
+                                  for sc in scales if sc != 1},
+            "test_curve": [{name: round(float(t), 4), **{k: v for k, v in figures(1.0, t).items() if k != "faces"}}
+                           for t in threshold + step * np.array([-2.0, -1.0, 0.0, 1.0, 2.0])]}
+
+
 def train_verifier(scenes, *, templates=None, out, seed: int = 0, settings=VERIFIER,
                    log_fn=print) -> dict:
     """Fit the face verifier on what the templates propose in the training photos.
@@ -587,24 +606,11 @@ def train_verifier(scenes, *, templates=None, out, seed: int = 0, settings=VERIF
     log_fn(f"verifier: threshold {threshold} (out-of-fold: {best[2]})")
     test_values = values(test_rows, coef, intercept)
 
-    def figures(scale, t=threshold, alone=False):
-        """Test figures at one scale: with the verifier at ``t``, or the templates alone."""
-        rows = [(r, v) for r, v in zip(test_rows, test_values) if r["scale"] == scale]
-        kept = (_alone([r for r, _ in rows], fallback) if alone
-                else _kept([r for r, _ in rows], [v for _, v in rows], t))
-        return _detection_figures(kept, settings["min_side"])
-
     record = {"settings": dict(settings), "seed": seed, "threshold": threshold,
               "photos": {"fit": len({r["photo"] for r in fit_rows}),
                          "test": len({r["photo"] for r in test_rows})},
               "out_of_fold": best[2], "templates_alone_on_fit_photos": alone_fit,
-              "test": figures(1.0),
-              "test_templates_alone": {"threshold": fallback, **figures(1.0, alone=True)},
-              "test_other_scales": {str(sc): {"verifier": figures(sc), "templates_alone": figures(sc, alone=True)}
-                                    for sc in scales if sc != 1},
-              "test_curve": [{"threshold": round(float(t), 4),
-                              **{k: v for k, v in figures(1.0, t).items() if k != "faces"}}
-                             for t in threshold + np.array([-0.4, -0.2, 0.0, 0.2, 0.4])],
+              **_test_figures(test_rows, test_values, threshold, fallback, settings, scales, step=0.2),
               "seconds": round(time.time() - start, 1)}
     FaceVerifier(coef, intercept, threshold, settings["candidate_threshold"], crop=crop,
                  features=features, header={"record": record}).save(out)
