@@ -41,7 +41,7 @@ from maskhog.detect import MaskHog, box_iou
 from maskhog.io import read_image
 from maskhog.model import MaskClassifier, default_model_path
 from maskhog.pipeline import MaskDetector
-from maskhog.training import whole_or_detected
+from maskhog.training import face_finder, whole_or_detected
 
 HERE = Path(__file__).resolve().parent
 FRAME = (640, 480)
@@ -54,9 +54,10 @@ def held_out(data_root, seed=0):
     return data.subset(test)
 
 
-def face_box(sample, image):
-    """A class-folder face is its image's centred square, as in training."""
-    return sample.box if sample.box is not None else whole_or_detected(image[:, :, 0], None)[0]
+def face_box(sample, image, finder):
+    """A class-folder face is cut as in training: where ``finder`` finds it, else (or without
+    a finder) its image's centred square."""
+    return sample.box if sample.box is not None else whole_or_detected(image, finder)[0]
 
 
 def letterbox(image):
@@ -105,10 +106,11 @@ def label_metrics(y_true, y_pred, classes):
 
 def crops_table(test, svm, cnn, cascade, ssd):
     images, boxes, labels = {}, [], []
+    finder = face_finder() if svm.info.get("training", {}).get("detector") else None
     for s in test.samples:
         if s.path not in images:
             images[s.path] = read_image(s.path)
-        boxes.append(face_box(s, images[s.path]))
+        boxes.append(face_box(s, images[s.path], finder))
         labels.append(s.label)
     # Each face cut once per crop rule (the shipped SVM and CNN share one).
     crops = {spec: np.concatenate([crop_faces(images[s.path], [b], spec)

@@ -105,8 +105,8 @@ def _load_classifier(model_path, stage, cnn_path):
 
 
 def _face_detector(mode):
-    from .detect import make_detector
-    return make_detector("maskhog") if mode == "detect" else None
+    from .training import face_finder
+    return face_finder() if mode == "detect" else None
 
 
 # Options several commands share, defined once.
@@ -184,8 +184,8 @@ _upsample_option = click.option(
 def _faces_option(default):
     return click.option(
         "--faces", type=click.Choice(["detect", "whole"]), default=default, show_default=True,
-        help="Faces of class-folder images: the detector's box when it finds one (else the whole "
-             "image), or always the whole image." + ("" if default else
+        help="Faces of class-folder images: the largest face found as `predict` finds faces (else "
+             "the whole image), or always the whole image." + ("" if default else
              " Default: as the model was trained."))
 
 

@@ -323,8 +323,8 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
     spec = replace(svm.crop, color=color, clahe=svm.crop.clahe and not color)
     detector = None
     if svm.info.get("training", {}).get("detector"):
-        from .detect import make_detector
-        detector = make_detector("maskhog")
+        from .training import face_finder
+        detector = face_finder(svm.info["training"]["detector"])
     augment = Augment() if augment is None else augment
     data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")

@@ -166,3 +166,23 @@ def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     m.save(tmp_path / "m.npz")
     again = MaskClassifier.load(tmp_path / "m.npz")
     np.testing.assert_array_equal(again.predict_proba(X), p)
+
+
+def test_class_folder_faces_are_found_as_predict_finds_them():
+    """A close-up portrait: the pipeline's search (with its framed later looks) finds the
+    face, and training crops it there; a brick wall has none and is taken whole."""
+    import cv2
+    from skimage import data
+
+    from maskhog.training import face_finder, whole_or_detected
+
+    finder = face_finder()
+    portrait = cv2.cvtColor(data.astronaut()[0:260, 110:350], cv2.COLOR_RGB2BGR)   # 260 x 240
+    box, how = whole_or_detected(portrait, finder)
+    assert how == "detector"
+    x0, y0, x1, y1 = box
+    assert 60 <= x1 - x0 <= 200                                       # the face, not the frame
+    assert x0 < 130 < x1 and y0 < 110 < y1                            # around her nose
+    wall = cv2.cvtColor(data.brick()[:300, :200], cv2.COLOR_GRAY2BGR)
+    assert whole_or_detected(wall, finder) == ((0, 50, 200, 250), "whole")   # the centred square
+    assert whole_or_detected(portrait, None) == ((0, 10, 240, 250), "whole")

@@ -28,10 +28,9 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from default_model import SETTINGS
 from maskhog.data import load_dataset
-from maskhog.detect import DlibFrontal
 from maskhog.evaluation import classification_metrics
 from maskhog.features import face_features
-from maskhog.training import C_GRID, face_crops, fit_with_fallback
+from maskhog.training import C_GRID, face_crops, face_finder, fit_with_fallback
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,6 +77,9 @@ def main():
     parser.add_argument("--only", choices=["faces", "cross", "scenes"], action="append",
                         help="Measure only these figures (default: all).")
     parser.add_argument("--margin", type=float, help="Override the recipe's crop margin.")
+    parser.add_argument("--faces", choices=["detect", "whole"],
+                        help="Override how the recipe cuts faces/ images: found as `predict` "
+                             "finds faces, or always the whole image.")
     parser.add_argument("--clahe", choices=["on", "off"], help="Override the recipe's CLAHE.")
     parser.add_argument("--gray", action="store_true",
                         help="Gray crops, HOG + LBP only (the recipe adds colour cues).")
@@ -94,7 +96,7 @@ def main():
     if args.clahe:
         spec = replace(spec, clahe=args.clahe == "on")
     augment, seed = SETTINGS["augment"], SETTINGS["seed"]
-    detector = DlibFrontal(upsample=1) if SETTINGS["faces"] == "detect" else None
+    detector = face_finder() if (args.faces or SETTINGS["faces"]) == "detect" else None
     out = {"crop": spec.to_dict(), "features": features}
     start = time.time()
 

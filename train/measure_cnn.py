@@ -22,7 +22,7 @@ from maskhog.cnn import Cascade
 from maskhog.cnn_training import train_cnn
 from maskhog.data import load_dataset
 from maskhog.evaluation import classification_metrics
-from maskhog.training import face_crops, train
+from maskhog.training import face_crops, face_finder, train
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,7 +38,8 @@ def main():
     start = time.time()
     faces = [args.data / "faces"]
     svm, _ = train(faces, spec=SETTINGS["crop"], features=SETTINGS["features"],
-                   augment=SETTINGS["augment"], seed=SETTINGS["seed"])
+                   augment=SETTINGS["augment"], seed=SETTINGS["seed"],
+                   detector=face_finder() if SETTINGS["faces"] == "detect" else None)
     with tempfile.TemporaryDirectory() as tmp:
         cnn, report = train_cnn(faces, out=Path(tmp) / "cnn.onnx", svm=svm, augment=SETTINGS["augment"],
                                 seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads,
