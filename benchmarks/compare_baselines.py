@@ -41,7 +41,7 @@ from maskhog.detect import MaskHog, box_iou
 from maskhog.io import read_image
 from maskhog.model import MaskClassifier, default_model_path
 from maskhog.pipeline import MaskDetector
-from maskhog.training import face_finder, whole_or_detected
+from maskhog.training import finder_for, whole_or_detected
 
 HERE = Path(__file__).resolve().parent
 FRAME = (640, 480)
@@ -106,7 +106,7 @@ def label_metrics(y_true, y_pred, classes):
 
 def crops_table(test, svm, cnn, cascade, ssd):
     images, boxes, labels = {}, [], []
-    finder = face_finder() if svm.info.get("training", {}).get("detector") else None
+    finder = finder_for(svm)
     for s in test.samples:
         if s.path not in images:
             images[s.path] = read_image(s.path)

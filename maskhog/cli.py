@@ -345,11 +345,12 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
     from .evaluation import evaluate as run
     from .evaluation import write_report
 
+    from .training import finder_for
+
     model = _load_classifier(model_path, stage, cnn_path)
-    if faces is None:   # crop class-folder images the way the model's training did
-        info = getattr(model, "svm", model).info
-        faces = "detect" if info.get("training", {}).get("detector") else "whole"
-    result = run(model, list(data), detector=_face_detector(faces), min_face=min_face,
+    # Crop class-folder images the way the model's training did, unless told.
+    detector = finder_for(model) if faces is None else _face_detector(faces)
+    result = run(model, list(data), detector=detector, min_face=min_face,
                  progress_factory=_progress)
     m = dict(result["metrics"])
     m["stage"] = stage = _resolve_stage(stage, model_path, cnn_path)

@@ -314,17 +314,14 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
     from .data import group_split, load_datasets
     from .evaluation import classification_metrics
     from .model import MaskClassifier, _sha256, default_model_path
-    from .training import face_crops
+    from .training import face_crops, finder_for
 
     torch = require_torch()
     start = time.time()
     if not isinstance(svm, MaskClassifier):
         svm = MaskClassifier.load(svm or default_model_path())
     spec = replace(svm.crop, color=color, clahe=svm.crop.clahe and not color)
-    detector = None
-    if svm.info.get("training", {}).get("detector"):
-        from .training import face_finder
-        detector = face_finder(svm.info["training"]["detector"])
+    detector = finder_for(svm)
     augment = Augment() if augment is None else augment
     data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")

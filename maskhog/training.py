@@ -39,7 +39,7 @@ from .io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
 from .labels import CLASSES
 from .model import MaskClassifier
 
-__all__ = ["FaceCrops", "face_crops", "face_finder", "fit_classifier", "fit_with_fallback", "train",
+__all__ = ["FaceCrops", "face_crops", "face_finder", "finder_for", "fit_classifier", "fit_with_fallback", "train",
            "C_GRID", "COLOR_FEATURES"]
 
 log = logging.getLogger("maskhog")
@@ -83,6 +83,15 @@ def face_finder(detector: str = "maskhog"):
     from .pipeline import MaskDetector
 
     return MaskDetector(make_detector(detector))
+
+
+def finder_for(model):
+    """The :func:`face_finder` a model's training cut class-folder faces with, or None (whole images).
+
+    ``model`` is a :class:`MaskClassifier` or a cascade (its SVM's training counts).
+    """
+    name = getattr(model, "svm", model).info.get("training", {}).get("detector")
+    return face_finder(name) if name else None
 
 
 def whole_or_detected(image: np.ndarray, detector) -> tuple[tuple, str]:

@@ -186,3 +186,14 @@ def test_class_folder_faces_are_found_as_predict_finds_them():
     wall = cv2.cvtColor(data.brick()[:300, :200], cv2.COLOR_GRAY2BGR)
     assert whole_or_detected(wall, finder) == ((0, 50, 200, 250), "whole")   # the centred square
     assert whole_or_detected(portrait, None) == ((0, 10, 240, 250), "whole")
+
+
+def test_evaluation_cuts_class_folder_faces_as_the_model_was_trained():
+    from maskhog.pipeline import MaskDetector
+    from maskhog.training import finder_for
+
+    shipped = MaskClassifier.load(default_model_path())
+    assert shipped.info["training"]["detector"] == "maskhog"
+    assert isinstance(finder_for(shipped), MaskDetector)
+    shipped.info = {"training": {"detector": None}}      # trained on whole images
+    assert finder_for(shipped) is None
