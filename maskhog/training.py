@@ -39,8 +39,8 @@ from .io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
 from .labels import CLASSES
 from .model import MaskClassifier
 
-__all__ = ["FaceCrops", "face_crops", "face_finder", "finder_for", "fit_classifier", "fit_with_fallback", "train",
-           "C_GRID", "COLOR_FEATURES"]
+__all__ = ["FaceCrops", "face_crops", "face_finder", "finder_for", "fit_classifier",
+           "fit_with_fallback", "train", "C_GRID", "COLOR_FEATURES"]
 
 log = logging.getLogger("maskhog")
 

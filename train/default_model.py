@@ -35,6 +35,11 @@ SETTINGS = {
 }
 
 
+def recipe_finder(faces=None):
+    """How the recipe finds the faces of faces/ photos (``faces`` overrides SETTINGS["faces"])."""
+    return face_finder() if (faces or SETTINGS["faces"]) == "detect" else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
@@ -43,7 +48,7 @@ def main():
     roots = [args.data / "faces", args.data / "scenes"]
     model, report = train(roots, out=args.out, spec=SETTINGS["crop"], features=SETTINGS["features"],
                           augment=SETTINGS["augment"],
-                          detector=face_finder() if SETTINGS["faces"] == "detect" else None,
+                          detector=recipe_finder(),
                           seed=SETTINGS["seed"])
     # No machine-specific paths in the record.
     report["data"]["roots"] = [r.name for r in roots]

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from default_model import SETTINGS
+from default_model import SETTINGS, recipe_finder
 from maskhog.data import load_dataset
 from maskhog.evaluation import classification_metrics
 from maskhog.features import face_features
-from maskhog.training import C_GRID, face_crops, face_finder, fit_with_fallback
+from maskhog.training import C_GRID, face_crops, fit_with_fallback
 
 HERE = Path(__file__).resolve().parent
 
@@ -96,7 +96,7 @@ def main():
     if args.clahe:
         spec = replace(spec, clahe=args.clahe == "on")
     augment, seed = SETTINGS["augment"], SETTINGS["seed"]
-    detector = face_finder() if (args.faces or SETTINGS["faces"]) == "detect" else None
+    detector = recipe_finder(args.faces)
     out = {"crop": spec.to_dict(), "features": features}
     start = time.time()
 

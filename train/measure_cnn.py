@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from default_model import SETTINGS
+from default_model import SETTINGS, recipe_finder
 from maskhog.cnn import Cascade
 from maskhog.cnn_training import train_cnn
 from maskhog.data import load_dataset
 from maskhog.evaluation import classification_metrics
-from maskhog.training import face_crops, face_finder, train
+from maskhog.training import face_crops, train
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,7 +39,7 @@ def main():
     faces = [args.data / "faces"]
     svm, _ = train(faces, spec=SETTINGS["crop"], features=SETTINGS["features"],
                    augment=SETTINGS["augment"], seed=SETTINGS["seed"],
-                   detector=face_finder() if SETTINGS["faces"] == "detect" else None)
+                   detector=recipe_finder())
     with tempfile.TemporaryDirectory() as tmp:
         cnn, report = train_cnn(faces, out=Path(tmp) / "cnn.onnx", svm=svm, augment=SETTINGS["augment"],
                                 seed=SETTINGS["seed"], epochs=args.epochs, threads=args.threads,
