@@ -29,8 +29,8 @@ import numpy as np
 from .cnn import INPUT_NAME, save_onnx, to_blob
 from .labels import CLASSES
 
-__all__ = ["build_network", "fit_network", "choose_threshold", "export_onnx", "train_cnn",
-           "require_torch"]
+__all__ = ["build_network", "fit_network", "cascade_curve", "choose_threshold", "export_onnx",
+           "train_cnn", "require_torch"]
 
 #: Channels of the stem and of the three stride-2 stages.
 WIDTHS = (24, 48, 96, 192)
@@ -227,6 +227,40 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     return net, {"epochs": history, "best_epoch": best[2], "temperature": round(t, 4)}
 
 
+def cascade_curve(svm_proba, cnn_proba, y_true, classes, thresholds=None) -> list[tuple]:
+    """What each cascade threshold costs and gives on labelled faces.
+
+    Parameters
+    ----------
+    svm_proba, cnn_proba : (N, K) arrays
+        Each stage's class probabilities for the same faces.
+    y_true : (N,) labels
+    classes : the K labels of the probability columns
+    thresholds : sequence of float, optional
+        Default: halfway between successive distinct SVM confidences, and
+        both ends (every distinct outcome).
+
+    Returns
+    -------
+    list of (threshold, cnn_fraction, accuracy)
+        The share of faces whose SVM confidence is below the threshold (sent
+        to the CNN), and the cascade's accuracy.
+    """
+    classes = np.asarray(classes)
+    y_true = np.asarray(y_true)
+    conf = svm_proba.max(axis=1)
+    svm_right = classes[svm_proba.argmax(axis=1)] == y_true
+    cnn_right = classes[cnn_proba.argmax(axis=1)] == y_true
+    if thresholds is None:
+        levels = np.unique(conf)
+        thresholds = np.concatenate([[0.0], (levels[1:] + levels[:-1]) / 2, [levels[-1] + 1e-6]])
+    rows = []
+    for t in thresholds:
+        unsure = conf < t
+        rows.append((float(t), float(unsure.mean()), float(np.where(unsure, cnn_right, svm_right).mean())))
+    return rows
+
+
 def choose_threshold(svm_proba, cnn_proba, y_true, classes, *, max_cnn_fraction: float = 0.3,
                      tolerance: float = 0.005) -> dict:
     """The cascade's threshold on the SVM's confidence, from validation faces.
@@ -239,23 +273,15 @@ def choose_threshold(svm_proba, cnn_proba, y_true, classes, *, max_cnn_fraction:
     """
     classes = np.asarray(classes)
     y_true = np.asarray(y_true)
-    conf = svm_proba.max(axis=1)
-    svm_right = classes[svm_proba.argmax(axis=1)] == y_true
-    cnn_right = classes[cnn_proba.argmax(axis=1)] == y_true
-    cnn_accuracy = float(cnn_right.mean())
-    # Candidates: halfway between successive distinct confidences, and both ends.
-    levels = np.unique(conf)
-    candidates = np.concatenate([[0.0], (levels[1:] + levels[:-1]) / 2, [levels[-1] + 1e-6]])
-    rows = []
-    for t in candidates:
-        unsure = conf < t
-        rows.append((float(t), float(unsure.mean()), float(np.where(unsure, cnn_right, svm_right).mean())))
+    svm_accuracy = float(np.mean(classes[svm_proba.argmax(axis=1)] == y_true))
+    cnn_accuracy = float(np.mean(classes[cnn_proba.argmax(axis=1)] == y_true))
+    rows = cascade_curve(svm_proba, cnn_proba, y_true, classes)
     within = [r for r in rows if r[1] <= max_cnn_fraction]
     good = [r for r in within if r[2] >= cnn_accuracy - tolerance]
     t, fraction, accuracy = min(good, key=lambda r: r[1]) if good else max(within, key=lambda r: (r[2], -r[1]))
     return {"threshold": round(t, 6), "validation": {
         "cnn_fraction": round(fraction, 4), "cascade_accuracy": round(accuracy, 4),
-        "cnn_accuracy": round(cnn_accuracy, 4), "svm_accuracy": round(float(svm_right.mean()), 4)},
+        "cnn_accuracy": round(cnn_accuracy, 4), "svm_accuracy": round(svm_accuracy, 4)},
         "rule": f"lowest threshold within {tolerance} of the CNN's validation accuracy, "
                 f"at most {max_cnn_fraction:.0%} of faces to the CNN"}
 

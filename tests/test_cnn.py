@@ -10,7 +10,7 @@ from onnx import TensorProto, helper
 
 from maskhog.cnn import (Cascade, CnnClassifier, default_cnn_path, make_classifier, pick_backend,
                          save_onnx)
-from maskhog.cnn_training import choose_threshold
+from maskhog.cnn_training import cascade_curve, choose_threshold
 from maskhog.crops import CropSpec
 from maskhog.model import MaskClassifier, ModelError, default_model_path
 
@@ -250,6 +250,17 @@ def test_choose_threshold_prefers_fewest_cnn_calls_within_tolerance():
     # A budget of 10% cannot reach the CNN's accuracy: the best within the budget.
     c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.1)
     assert c["validation"]["cnn_fraction"] == 0.0 and c["threshold"] == 0.0
+
+
+def test_cascade_curve_runs_from_the_svm_alone_to_the_cnn_alone():
+    classes = ["with_mask", "without_mask"]
+    y = np.array(["with_mask", "with_mask", "without_mask", "without_mask"])
+    svm = np.array([[0.9, 0.1], [0.6, 0.4], [0.7, 0.3], [0.2, 0.8]])   # wrong on the third
+    cnn = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.4, 0.6]])   # wrong on the first
+    rows = cascade_curve(svm, cnn, y, classes, [0.0, 0.65, 0.75, 1.0])
+    assert rows == [(0.0, 0.0, 0.75), (0.65, 0.25, 0.75), (0.75, 0.5, 1.0), (1.0, 1.0, 0.75)]
+    # By default every distinct outcome: one more threshold than distinct confidences.
+    assert len(cascade_curve(svm, cnn, y, classes)) == 5
 
 
 # -------------------------------------------------------- shipped CNN --

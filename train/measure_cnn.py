@@ -6,7 +6,10 @@ Trains the SVM (as `maskhog train`) and then the CNN (as `maskhog train-cnn`,
 the cascade threshold chosen on the faces' validation split) on faces/ only,
 and tests all three (SVM, CNN, cascade) on the with_mask / without_mask face
 boxes of scenes/ whose shorter side is at least 24 px: the cross-source
-figure of train/measure.py. Writes train/measurements_cnn.json.
+figure of train/measure.py. Also records the cascade's trade-off on those
+faces (its accuracy and share of CNN calls at a range of thresholds), to show
+what the threshold chosen on faces/ validation leaves on the table. Writes
+train/measurements_cnn.json.
 """
 
 import argparse
@@ -19,7 +22,7 @@ import numpy as np
 
 from default_model import SETTINGS, recipe_finder
 from maskhog.cnn import Cascade
-from maskhog.cnn_training import train_cnn
+from maskhog.cnn_training import cascade_curve, train_cnn
 from maskhog.data import load_dataset
 from maskhog.evaluation import classification_metrics
 from maskhog.training import face_crops, train
@@ -55,13 +58,21 @@ def main():
     out = {"trained_on": "faces", "tested_on": "scenes boxes >= 24 px, with_mask / without_mask",
            "cnn_crop": cnn.crop.to_dict(), "onnx_bytes": size, "cnn_validation": report["fit"],
            "cascade_choice": report["cascade"]}
+    proba = {}
     for name, model in (("svm", svm), ("cnn", cnn), ("cascade", cascade)):
         crops = [{svm.crop: cut.crops, cnn.crop: cut.also[0]}[spec][keep] for spec in model.crop_specs]
-        m = classification_metrics(y, model.classify_crops(*crops), svm.classes)
+        proba[name] = model.classify_crops(*crops)
+        m = classification_metrics(y, proba[name], svm.classes)
         out[name] = {k: m[k] for k in ("n", "accuracy", "balanced_accuracy", "macro_f1", "per_class")}
         print(f"{name}: accuracy {m['accuracy']:.4f}, balanced {m['balanced_accuracy']:.4f}", flush=True)
     out["cascade"]["cnn_fraction"] = round(cascade.cnn_fraction, 4)
     print(f"cascade sent {cascade.cnn_fraction:.1%} of faces to the CNN")
+    thresholds = [cascade.threshold, 0.7, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99]
+    out["cascade_curve"] = [{"threshold": round(t, 6), "cnn_fraction": round(f, 4), "accuracy": round(a, 4)}
+                            for t, f, a in cascade_curve(proba["svm"], proba["cnn"], y, svm.classes,
+                                                         sorted(thresholds))]
+    for row in out["cascade_curve"]:
+        print("  threshold {threshold}: {cnn_fraction:.1%} to the CNN, accuracy {accuracy:.4f}".format(**row))
     out["seconds"] = round(time.time() - start, 1)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
 
