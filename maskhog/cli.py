@@ -88,14 +88,17 @@ def _resolve_stage(stage, model_path, cnn_path):
     return "cascade" if model_path is None or cnn_path is not None else "svm"
 
 
-def _load_classifier(model_path, stage, cnn_path):
+def _load_classifier(model_path, stage, cnn_path, cascade_threshold=None):
     """The classifier of a --stage: the SVM, the CNN, or the cascade of both."""
     from .cnn import make_classifier
     from .model import ModelError, default_model_path
 
     stage = _resolve_stage(stage, model_path, cnn_path)
+    if cascade_threshold is not None and stage != "cascade":
+        raise click.UsageError(f"--cascade-threshold is the cascade's; the stage here is {stage}")
     try:
-        model = make_classifier(stage, model_path or default_model_path(), cnn_path)
+        model = make_classifier(stage, model_path or default_model_path(), cnn_path,
+                                threshold=cascade_threshold)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from None
     cnn = getattr(model, "cnn", model if stage == "cnn" else None)
@@ -121,6 +124,10 @@ _min_face_option = click.option(
 
 
 def _stage_options(f):
+    f = click.option("--cascade-threshold", type=click.FloatRange(0, 1), default=None,
+                     help="The SVM confidence below which the cascade asks the CNN (default: the "
+                          "one chosen on validation faces, in the CNN file's header). Higher: more "
+                          "faces to the CNN, slower and more accurate.")(f)
     f = click.option("--cnn", "cnn_path", type=click.Path(dir_okay=False),
                      help="CNN file for --stage cnn or cascade (default: the shipped one).")(f)
     return click.option(
@@ -336,7 +343,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
               help="Skip annotated faces whose shorter side is below this many pixels.")
 @_faces_option(None)
 @_stage_options
-def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
+def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path, cascade_threshold):
     """Measure a model on labelled DATA folders it was not trained on.
 
     Prints accuracy, balanced accuracy, per-class precision / recall / F1,
@@ -347,7 +354,7 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
 
     from .training import finder_for
 
-    model = _load_classifier(model_path, stage, cnn_path)
+    model = _load_classifier(model_path, stage, cnn_path, cascade_threshold)
     # Crop class-folder images the way the model's training did, unless told.
     detector = finder_for(model) if faces is None else _face_detector(faces)
     result = run(model, list(data), detector=detector, min_face=min_face,
@@ -386,7 +393,7 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path):
 @_min_face_option
 def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifier, dnn_model, dnn_config, upsample,
             annotate_dir, fail_on, every, jobs,
-            stage, cnn_path, min_face):
+            stage, cnn_path, cascade_threshold, min_face):
     """Find the faces in INPUTS and say whether each wears a mask.
 
     INPUTS are image files, video files (every N-th frame), folders (searched
@@ -414,7 +421,8 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifie
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
     detector = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, verifier,
                                            upsample=upsample),
-                            _load_classifier(model_path, stage, cnn_path), min_face=min_face)
+                            _load_classifier(model_path, stage, cnn_path, cascade_threshold),
+                            min_face=min_face)
 
     def images():
         """(name, image) pairs in input order; bad inputs are reported and skipped."""
@@ -480,7 +488,8 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifie
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
 def live(source, model_path, detector_name, templates_dir, verifier, dnn_model, dnn_config, detect_every, scale,
-         max_fps, realtime, stats, headless, stage, cnn_path, min_face, threads, recheck_every, tracker):
+         max_fps, realtime, stats, headless, stage, cnn_path, cascade_threshold, min_face, threads,
+         recheck_every, tracker):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
     Prints one JSON line per event on stdout: a person appears, their mask
@@ -500,8 +509,8 @@ def live(source, model_path, detector_name, templates_dir, verifier, dnn_model, 
         cv2.setNumThreads(threads)
     # No second look at frames without faces: it would cost an empty scene 20 ms a frame.
     detector = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, verifier),
-                            _load_classifier(model_path, stage, cnn_path), min_face=min_face,
-                            second_look=False)
+                            _load_classifier(model_path, stage, cnn_path, cascade_threshold),
+                            min_face=min_face, second_look=False)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
                         recheck_every=recheck_every, tracker=tracker)
     stop = threading.Event()

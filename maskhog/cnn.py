@@ -267,10 +267,11 @@ class Cascade:
         return self.calls / self.faces if self.faces else 0.0
 
 
-def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto"):
+def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto", threshold=None):
     """The classifier of a ``--stage``: the SVM, the CNN, or the cascade of both.
 
     ``svm`` and ``cnn`` may be models or paths; a ``None`` CNN means the shipped one.
+    ``threshold`` overrides the cascade's (see :class:`Cascade`).
     """
     from .model import MaskClassifier
 
@@ -283,7 +284,7 @@ def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto"):
     if stage == "cnn":
         return cnn
     svm = svm if isinstance(svm, MaskClassifier) else MaskClassifier.load(svm)
-    return Cascade(svm, cnn)
+    return Cascade(svm, cnn, threshold)
 
 
 def _read(path: Path, known=CLASSES) -> tuple[bytes, dict]:

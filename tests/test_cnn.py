@@ -366,6 +366,12 @@ def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
     assert m["stage"] == "cascade" and m["n"] == 2 and 0 <= m["cnn_fraction"] <= 1
     assert m["per_class"]["without_mask"]["recall"] == 1.0
     assert m["confusion"]["matrix"][0][1] == 0        # the masked face is not called unmasked
+    # A threshold of 0 leaves every face to the SVM; the option is the cascade's alone.
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--cascade-threshold", "0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cnn_fraction"] == 0.0
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "svm", "--cascade-threshold", "0.9"])
+    assert result.exit_code == 2 and "--cascade-threshold is the cascade's" in result.output
     # The CNN alone, with the report's plots drawn from its colour crops.
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "cnn",
                                        "--report", str(tmp_path / "report")])
