@@ -35,6 +35,7 @@ import numpy as np
 from bench_live import AizooSSD
 
 from maskhog.cnn import Cascade, CnnClassifier, default_cnn_path
+from maskhog.cnn_training import cascade_curve
 from maskhog.crops import CropSpec, crop_faces
 from maskhog.data import group_split, load_datasets
 from maskhog.detect import MaskHog, box_iou
@@ -117,14 +118,20 @@ def crops_table(test, svm, cnn, cascade, ssd):
                                    for s, b in zip(test.samples, boxes)])
              for spec in {svm.crop, cnn.crop}}
     labels = np.array(labels)
-    rows = {}
+    rows, proba = {}, {}
     for name, model in (("HOG+SVM", svm), ("CNN", cnn), ("cascade", cascade)):
         mine = [crops[spec] for spec in model.crop_specs]
-        predicted = np.asarray(svm.classes)[model.classify_crops(*mine).argmax(axis=1)]
+        proba[name] = model.classify_crops(*mine)
+        predicted = np.asarray(svm.classes)[proba[name].argmax(axis=1)]
         one_by_one = [[c[i:i + 1] for c in mine] for i in range(0, len(labels), 4)]
         rows[name] = {"metrics": label_metrics(labels, predicted, svm.classes),
                       "ms_face": mean_ms(lambda one: model.classify_crops(*one), one_by_one)}
     rows["cascade"]["cnn_fraction"] = cascade.cnn_fraction
+    # What other thresholds (--cascade-threshold) would give on these faces.
+    rows["cascade"]["curve"] = [
+        {"threshold": round(t, 4), "cnn_fraction": round(f, 4), "accuracy": round(a, 4)}
+        for t, f, a in cascade_curve(proba["HOG+SVM"], proba["CNN"], labels, svm.classes,
+                                     sorted({cascade.threshold, 0.8, 0.9, 0.95, 0.98}))]
     ssd_labels = [ssd_crop_label(ssd, images[s.path], b) for s, b in zip(test.samples, boxes)]
     rows["AIZOO SSD"] = {"metrics": label_metrics(labels, ssd_labels, svm.classes),
                          "ms_face": mean_ms(lambda b: ssd_crop_label(ssd, *b),
@@ -212,6 +219,9 @@ def main():
     crops = crops_table(test, svm, cnn, Cascade(svm, cnn), ssd)
     print_table(f"Held-out faces ({len(test)} crops; ms per face, one face per call)", crops,
                 svm.classes, "ms_face", sizes_crops)
+    print("  cascade by threshold: " + "; ".join(
+        "{threshold}: {cnn_fraction:.0%} to the CNN, accuracy {accuracy:.3f}".format(**r)
+        for r in crops["cascade"]["curve"]))
     scenes, n_frames = scenes_table(test, svm, cnn, Cascade(svm, cnn), ssd)
     print_table(f"Held-out scenes ({n_frames} photos at 640x480, faces >= 24 px; a missed face is "
                 f"wrong; sizes include maskhog's face detector)", scenes, svm.classes, "ms_frame",
