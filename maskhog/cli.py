@@ -95,7 +95,7 @@ def _load_classifier(model_path, stage, cnn_path, cascade_threshold=None):
 
     stage = _resolve_stage(stage, model_path, cnn_path)
     if cascade_threshold is not None and stage != "cascade":
-        raise click.UsageError(f"--cascade-threshold is the cascade's; the stage here is {stage}")
+        raise click.UsageError(f"--cascade-threshold applies to --stage cascade only, not {stage}")
     try:
         model = make_classifier(stage, model_path or default_model_path(), cnn_path,
                                 threshold=cascade_threshold)

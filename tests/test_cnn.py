@@ -371,7 +371,7 @@ def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["cnn_fraction"] == 0.0
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "svm", "--cascade-threshold", "0.9"])
-    assert result.exit_code == 2 and "--cascade-threshold is the cascade's" in result.output
+    assert result.exit_code == 2 and "applies to --stage cascade only, not svm" in result.output
     # The CNN alone, with the report's plots drawn from its colour crops.
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "cnn",
                                        "--report", str(tmp_path / "report")])
