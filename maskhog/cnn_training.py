@@ -271,11 +271,9 @@ def choose_threshold(svm_proba, cnn_proba, y_true, classes, *, max_cnn_fraction:
     the CNN's own, if that sends at most ``max_cnn_fraction`` of the faces to
     the CNN; otherwise the most accurate threshold within that budget.
     """
-    classes = np.asarray(classes)
-    y_true = np.asarray(y_true)
-    svm_accuracy = float(np.mean(classes[svm_proba.argmax(axis=1)] == y_true))
-    cnn_accuracy = float(np.mean(classes[cnn_proba.argmax(axis=1)] == y_true))
     rows = cascade_curve(svm_proba, cnn_proba, y_true, classes)
+    # The curve's ends: no face to the CNN (the SVM alone), every face to it.
+    svm_accuracy, cnn_accuracy = rows[0][2], rows[-1][2]
     within = [r for r in rows if r[1] <= max_cnn_fraction]
     good = [r for r in within if r[2] >= cnn_accuracy - tolerance]
     t, fraction, accuracy = min(good, key=lambda r: r[1]) if good else max(within, key=lambda r: (r[2], -r[1]))
