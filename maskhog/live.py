@@ -54,7 +54,7 @@ class LiveConfig:
     recheck_every: int = 2     # classify a still face again after this many detections
     moved_iou: float = 0.8     # ... and at once when its box overlaps its last classified one less
     stats_every: float = 5.0   # seconds between stats records (0: none)
-    # "none": hold boxes still between detections (benchmarks/bench_live.py: 2.3x the frames
+    # "none": hold boxes still between detections (benchmarks/bench_live.py: 2.2x the frames
     # per second of "correlation", dlib's tracker, at the same accuracy); "correlation": follow
     # each face, for people who move far between detections.
     tracker: str = "none"
