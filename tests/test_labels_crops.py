@@ -140,7 +140,7 @@ def test_min_face_sets_the_search_scale(photos):
     from maskhog.pipeline import MaskDetector
 
     small = cv2.resize(photos["astronaut"], None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
-    assert MaskDetector().detect(small) == []            # her face is 33 px: under the 41-px window
+    assert MaskDetector(second_look=False).detect(small) == []   # her face is 33 px: under the 41-px window
     (face,) = MaskDetector(min_face=24).detect(small)    # searched 41/24 = 1.7x larger
     x1, y1, x2, y2 = face.box
     assert 45 < x1 < 60 and 15 < y1 < 35 and 24 <= x2 - x1 < 45
@@ -172,6 +172,28 @@ def test_a_face_that_fills_the_image_is_found_on_a_second_look():
     assert face.box[2] - face.box[0] >= 650 and max(face.box) <= 900
     # The live loop does without it (an empty scene would pay for it on every detection).
     assert MaskDetector(finder.detector, finder.model, second_look=False).find_faces(big) == []
+
+
+def test_a_small_photo_is_searched_enlarged_when_the_other_looks_find_nothing(monkeypatch):
+    """A 100-px thumbnail of a whole person: her face is about 20 px, under the detector's window."""
+    import cv2
+    from skimage import data
+
+    from maskhog import pipeline
+    from maskhog.detect import box_iou
+    from maskhog.pipeline import MaskDetector
+
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    finder = MaskDetector()
+    (full,) = finder.find_faces(photo)
+    thumb = cv2.resize(photo, (100, 100), interpolation=cv2.INTER_AREA)
+    assert MaskDetector(finder.detector, finder.model, second_look=False).find_faces(thumb) == []
+    (result,) = finder.detect(thumb)   # searched at 300x300, its box in the thumbnail's pixels
+    assert box_iou(result.box, [v * 100 / 512 for v in full.box]) >= 0.5
+    assert result.label == "without_mask"
+    # Only small photos are enlarged: with the limit set under 100 px, nothing is found.
+    monkeypatch.setattr(pipeline, "ENLARGE", (100, 300))
+    assert finder.find_faces(thumb) == []
 
 
 def test_the_looks_are_tried_in_turn_until_a_face_is_found(monkeypatch):
