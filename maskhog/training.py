@@ -74,9 +74,9 @@ def face_finder(detector: str = "maskhog"):
     """What finds the faces of class-folder images for training: the run-time pipeline's search.
 
     :meth:`maskhog.pipeline.MaskDetector.find_faces` with ``detector``: it
-    searches close-ups again, shrunk and framed, when the first search finds
-    nothing, as ``predict`` does. maskhog's own detector finds about as many
-    masked as unmasked faces in faces/ (0.90 and 0.96), so its boxes do not
+    searches close-ups again, shrunk and framed, and small photos enlarged, when
+    the first search finds nothing, as ``predict`` does. maskhog's own detector
+    finds about as many masked as unmasked faces in faces/ (0.93 and 0.95), so its boxes do not
     tell the label; dlib's stock one finds 18% and 48% and would.
     """
     from .detect import make_detector
