@@ -275,7 +275,7 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
         raise click.ClickException(str(exc)) from None
     m, c = report["test_metrics"], report["cascade"]
     click.echo(json.dumps({
-        "model": out, "classes": list(cnn.classes), "best_epoch": report["fit"]["best_epoch"],
+        "model": out, "classes": list(cnn.classes), "epoch": report["fit"]["kept_epoch"],
         "test_accuracy": round(m["accuracy"], 4), "test_balanced_accuracy": round(m["balanced_accuracy"], 4),
         "svm_test_accuracy": round(report["svm_test_metrics"]["accuracy"], 4),
         "cascade_threshold": c["threshold"], "cascade_test": c["test"]}, indent=1))
