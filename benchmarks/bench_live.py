@@ -4,7 +4,8 @@
 
 Builds a reproducible 640x480, 30-fps video: faces cut (with context) from
 held-out scene photos (the shipped classifier's test split, faces of 40 px or
-more, with_mask and without_mask) glide across a blurred scene background,
+more, with_mask and without_mask) glide across a blurred background of
+face-free pieces of scene photos,
 three at a time, each person on screen for two seconds (a lane stays empty for half
 a second between people). Then, in the
 same run and on the same frames:

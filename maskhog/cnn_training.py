@@ -216,20 +216,19 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        if select is None:
+        if select is None:   # recorded only: the last epoch is kept
             logits = _predict_logits(net, val_crops)
-            val = -_balanced_log_loss(y_va, logits)
-            figures = {"val_log_loss": round(-val, 4),
+            figures = {"val_log_loss": round(_balanced_log_loss(y_va, logits), 4),
                        "val_balanced_accuracy": round(_balanced_accuracy(y_va, logits.argmax(axis=1)), 4)}
         else:
             val, figures = select(net)
+            if val > best[0]:
+                best = (val, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, epoch)
         history.append({"epoch": epoch, "loss": round(total / len(Y), 4), **figures,
                         "seconds": round(time.time() - start, 1)})
         if log_fn:
             shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items())
             log_fn(f"epoch {epoch}/{epochs}: loss {total / len(Y):.4f}, {shown} ({time.time() - start:.0f} s)")
-        if select is not None and val > best[0]:
-            best = (val, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, epoch)
     net = net.cpu()
     net.eval()
     if select is not None:
