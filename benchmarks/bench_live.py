@@ -42,12 +42,12 @@ HERE = Path(__file__).resolve().parent
 W, H, FPS = 640, 480, 30
 
 
-def people(data_root, n, seed=0):
-    """n labelled face patches (face plus context) from held-out scene photos."""
-    from maskhog.data import group_split, load_datasets
+def people(data, n, seed=0):
+    """n labelled face patches (face plus context) from held-out scene photos of ``data``
+    (faces/ and scenes/, read together so that the split is the shipped classifier's)."""
+    from maskhog.data import group_split
     from maskhog.io import read_image
 
-    data = load_datasets([data_root / "faces", data_root / "scenes"])
     _, _, test = group_split(data, (0.7, 0.15, 0.15), seed=0)
     samples = [data.samples[i] for i in test if data.samples[i].box is not None
                and data.samples[i].label in ("with_mask", "without_mask")
@@ -71,18 +71,18 @@ def people(data_root, n, seed=0):
     return out
 
 
-def background(data_root, seed=2, tile=160):
-    """A blurred 640x480 mosaic of pieces of scene photos that hold no annotated face.
+def background(data, seed=2, tile=160):
+    """A blurred 640x480 mosaic of pieces of ``data``'s scene photos that hold no annotated face.
 
     The truth must know every face in the video: a face in the background would
     be found, tracked, and could lend its track to a person who walks in front.
     """
-    from maskhog.data import load_datasets
     from maskhog.io import read_image
 
     faces = {}
-    for s in load_datasets([data_root / "scenes"]).samples:
-        faces.setdefault(s.path, []).append(s.box)
+    for s in data.samples:
+        if s.box is not None:   # the annotated faces of scene photos
+            faces.setdefault(s.path, []).append(s.box)
     paths = sorted(faces)
     rng = np.random.default_rng(seed)
     bg = np.zeros((H, W, 3), np.uint8)
@@ -105,7 +105,10 @@ def background(data_root, seed=2, tile=160):
 
 def make_video(path, data_root, seconds):
     """Write the video; return the truth: per person, label and (frame, box) list."""
-    bg = background(data_root)
+    from maskhog.data import load_datasets
+
+    data = load_datasets([data_root / "faces", data_root / "scenes"])
+    bg = background(data)
     n_frames = seconds * FPS
     life, gap = 2 * FPS, FPS // 2
     # Three lanes, staggered; in each, a person walks on after the last one has been gone for
@@ -114,7 +117,7 @@ def make_video(path, data_root, seconds):
     schedule = sorted((lane * (life // 3) + j * (life + gap), lane)
                       for lane in range(3) for j in range(n_frames // (life + gap) + 1)
                       if lane * (life // 3) + j * (life + gap) + life <= n_frames)
-    patches = people(data_root, len(schedule))
+    patches = people(data, len(schedule))
     rng = np.random.default_rng(1)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (W, H))
     truth = []
