@@ -18,7 +18,8 @@ Held out from maskhog's detector training (``train/detector_fhog.py``):
   are tight crops, with no room around the face for a detection window);
   ``--faces N`` looks at about N of them, 0 skips.
 * time: mean ms per 640x480 frame (the test photos scaled to fit and padded),
-  one thread.
+  one thread; and, for maskhog's default detector, through ``MaskDetector``
+  with ``--min-face`` 0, 24 (frames searched enlarged) and 80 (shrunk).
 
 Every detector is given the colour photos and frames (those that search gray
 images convert them). maskhog's detector runs its templates at a low
@@ -132,6 +133,15 @@ def main():
               f"{recall['incorrect_mask']:.2f} | {precision:.2f} | {share['with_mask']} | "
               f"{share['without_mask']} | {ms:.1f} |", flush=True)
     print(f"\nfaces counted (>= 24 px): {dict(n)}")
+    # What --min-face costs: the frames searched enlarged (24 px) or shrunk (80 px).
+    finder = detectors["maskhog"]
+    for min_face in (0, 24, 80):
+        pipeline = MaskDetector(finder, min_face=min_face, second_look=False)
+        start = time.perf_counter()
+        for f in frames:
+            pipeline.find_faces(f)
+        print(f"maskhog --min-face {min_face}: {(time.perf_counter() - start) * 1000 / len(frames):.1f} ms "
+              "per 640x480 frame")
 
 
 if __name__ == "__main__":

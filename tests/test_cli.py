@@ -163,14 +163,17 @@ def test_predict_takes_folders_patterns_and_stdin_and_gates_on_labels(tmp_path, 
 
 def test_predict_annotate_draws_boxes(tmp_path):
     out = tmp_path / "annotated"
-    result = CliRunner().invoke(main, ["predict", "--demo", "--annotate", str(out)])
+    result = CliRunner().invoke(main, ["predict", "--demo", "--annotate", str(out), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
     assert files == ["astronaut_scikit-image_.jpg", "astronaut_with_a_drawn_mask.jpg"]
     import cv2
     drawn = cv2.imread(str(out / files[0]))
-    # The without_mask box is red (BGR) along its top edge at y = 74.
-    assert drawn[74, 200, 2] > 200 and drawn[74, 200, 0] < 80
+    (face,) = json.loads(result.stdout.splitlines()[0])["faces"]
+    x1, y1, x2, _ = face["box"]
+    # The without_mask box is red (BGR) along its top edge.
+    assert face["label"] == "without_mask"
+    assert drawn[y1, (x1 + x2) // 2, 2] > 200 and drawn[y1, (x1 + x2) // 2, 0] < 80
 
 
 def test_predict_video_frames_and_parallel_jobs(tmp_path, photos):

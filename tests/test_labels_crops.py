@@ -99,6 +99,18 @@ def test_huge_image_is_searched_shrunk_with_a_warning(photos, caplog):
     assert 8000 < x1 < x2 < 12000 and 8000 < y1 < y2 < 12000 and x2 - x1 > 1000
 
 
+def test_slivers_and_specks_give_no_faces_and_no_error(photos):
+    """Images one or two pixels across: every look at them (shrunk to 400 px, framed,
+    enlarged) must cope; a 1x1000 strip once shrank to zero rows and crashed."""
+    from maskhog.pipeline import MaskDetector
+
+    finder = MaskDetector()
+    strip = photos["astronaut"][200:201]                  # one real row of the photo
+    for image in (strip, strip.T, np.tile(strip, (2, 10)), photos["astronaut"][:1, :1],
+                  np.zeros((3, 3, 4), np.uint8)):
+        assert finder.detect(image) == []
+
+
 def test_haar_detector_finds_a_real_face_at_any_upsampling(photos):
     from maskhog.detect import HaarFrontal, make_detector
 
@@ -156,9 +168,12 @@ def test_a_face_that_fills_the_image_is_found_on_a_second_look():
     from maskhog.cli import _demo_images
     from maskhog.pipeline import MaskDetector
 
+    from maskhog.detect import MaskHog
+
     (_, _), (_, masked) = _demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # 110x110: her masked face, edge to edge
-    finder = MaskDetector()
+    # Our templates alone (dlib's pose templates find the large close-up below at once).
+    finder = MaskDetector(MaskHog(pose=False))
     assert finder.detector.detect(tight) == []              # no room for the detector's window
     (face,) = finder.find_faces(tight)
     x1, y1, x2, y2 = face.box
@@ -172,6 +187,8 @@ def test_a_face_that_fills_the_image_is_found_on_a_second_look():
     assert face.box[2] - face.box[0] >= 650 and max(face.box) <= 900
     # The live loop does without it (an empty scene would pay for it on every detection).
     assert MaskDetector(finder.detector, finder.model, second_look=False).find_faces(big) == []
+    # The default detector finds both too.
+    assert len(MaskDetector().find_faces(tight)) == len(MaskDetector().find_faces(big)) == 1
 
 
 def test_a_small_photo_is_searched_enlarged_when_the_other_looks_find_nothing(monkeypatch):

@@ -46,9 +46,30 @@ def test_without_colour_the_templates_decide_alone(astronaut, shipped):
     assert [f.box for f in shipped.detect(bgra)] == [f.box for f in shipped.detect(astronaut)]
 
 
+def tilted_astronaut(astronaut):
+    """The photo turned by 35 degrees about its centre, and a test for a box on her face."""
+    turn = cv2.getRotationMatrix2D((256, 256), -35, 1.0)
+    tilted = cv2.warpAffine(astronaut, turn, (512, 512), borderMode=cv2.BORDER_REPLICATE)
+    cx, cy = turn @ [(HER_FACE[0] + HER_FACE[2]) / 2, (HER_FACE[1] + HER_FACE[3]) / 2, 1]
+
+    def on_her(box):
+        x1, y1, x2, y2 = box
+        return x1 <= cx <= x2 and y1 <= cy <= y2 and 60 <= x2 - x1 <= 140
+
+    return tilted, on_her
+
+
+def test_dlibs_pose_templates_find_a_tilted_head_that_ours_miss(astronaut, shipped):
+    # Our two templates learned mostly upright faces and find nothing on her tilted
+    # head; dlib's tilted-face templates, scanned beside them, do, and the verifier keeps it.
+    tilted, on_her = tilted_astronaut(astronaut)
+    assert not any(on_her(f.box) for f in MaskHog(pose=False).detect(tilted))
+    assert any(on_her(f.box) for f in shipped.detect(tilted))
+
+
 def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     from maskhog.cli import _demo_images
-    from maskhog.pipeline import LOOKS_FACE_PROBABILITY, MaskDetector
+    from maskhog.pipeline import LOOKS, LOOKS_FACE_PROBABILITY, MaskDetector
 
     _, (_, masked) = _demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # her masked face, edge to edge
@@ -62,13 +83,17 @@ def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     # at their own threshold, then the CNN verifier at the looks' face probability.
     assert calls[0] == (110, {}) and calls[1][0] > 110 and calls[1][1] == {"verify": False}
     assert probabilities == [(), (LOOKS_FACE_PROBABILITY,)] and 0 < LOOKS_FACE_PROBABILITY < 0.5
-    # A colour wheel: framed, the templates alone see a face in it; the CNN gives it a face
-    # probability between 0.05 and 0.1, so a looks threshold of 0.2 turns it down.
+    # A colour wheel: the first look sees no face in it; framed, the templates alone do,
+    # and the CNN gives it a face probability between 0.05 and 0.1, so a looks threshold
+    # of 0.2 turns it down.
     wheel = np.ascontiguousarray(data.colorwheel()[:, :, ::-1])
-    alone = MaskDetector(MaskHog(verifier="linear"))   # the linear verifier stays out of the looks
-    assert alone.find_faces(wheel) and not alone._search(wheel, 1.0)
+    assert MaskDetector()._search(wheel, 1.0) == []
     assert MaskDetector(looks_face_probability=0).find_faces(wheel)
     assert MaskDetector(looks_face_probability=0.2).find_faces(wheel) == []
+    # The linear verifier stays out of the looks: framed, the templates decide alone.
+    border = round(LOOKS[0][1] * max(wheel.shape[:2]))
+    framed = [MaskDetector(MaskHog(verifier=v))._search(wheel, 1.0, border=border) for v in ("linear", False)]
+    assert framed[0] == framed[1] != []
 
 
 def test_verifier_file_round_trip_and_refusals(astronaut, tmp_path):
@@ -235,3 +260,24 @@ def test_cli_picks_the_verifier(astronaut, tmp_path):
     assert boxes["none"] == [list(f.box) for f in MaskHog(verifier=False).detect(astronaut)]
     result = runner.invoke(main, ["detect", str(image), "--detector", "dlib", "--verifier", "linear"])
     assert result.exit_code == 2 and "--verifier is for --detector maskhog" in result.output
+
+
+def test_cli_pose_switch(astronaut, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from maskhog.cli import main
+
+    tilted, on_her = tilted_astronaut(astronaut)
+    image = tmp_path / "tilted.png"
+    cv2.imwrite(str(image), tilted)
+    runner = CliRunner()
+    found = {}
+    for switch in ("--pose", "--no-pose"):
+        result = runner.invoke(main, ["detect", str(image), switch])
+        assert result.exit_code == 0, result.output
+        found[switch] = any(on_her(f["box"]) for f in json.loads(result.stdout)["faces"])
+    assert found == {"--pose": True, "--no-pose": False}
+    result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--no-pose"])
+    assert result.exit_code == 2 and "--no-pose is for --detector maskhog" in result.output

@@ -126,7 +126,6 @@ def run(a):
         train = train + val
     boxes = load_boxes()
     work = os.path.join(a.work, os.path.splitext(os.path.basename(a.out))[0])
-    t0 = time.time()
     entries = make_chips(train, boxes, a.window, work, a.seed, a.min_train_side, a.max_u, a.chip_mult,
                          a.ctx_side, classes=tuple(a.classes.split(',')), copies=a.copies)
     if a.paste:
