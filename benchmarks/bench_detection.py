@@ -92,6 +92,8 @@ def main():
     detectors = {"maskhog": make_detector("maskhog"),
                  "maskhog, linear verifier": make_detector("maskhog", verifier="linear"),
                  "maskhog, templates alone": make_detector("maskhog", verifier=False),
+                 "maskhog --pose (dlib's pose templates too)": make_detector("maskhog", pose=True),
+                 "maskhog --pose, templates alone": make_detector("maskhog", pose=True, verifier=False),
                  "maskhog, upsample 1": make_detector("maskhog", upsample=1),
                  "dlib stock": make_detector("dlib", upsample=0),
                  "dlib stock, upsample 1": make_detector("dlib", upsample=1),

@@ -103,26 +103,26 @@ class MaskHog(PerThread):
     Two 48x48-window templates made by ``train/detector_fhog.py`` (one from
     the boxed faces of multi-person scene photos, one with tight face photos
     pasted into scenes) run together over the image pyramid, and duplicate
-    boxes are merged. With ``pose`` (the default) dlib's five stock templates
-    (faces frontal, turned left and right, tilted) scan the same pyramid
-    beside them: ours, trained on mostly upright, frontal scene faces, miss
-    large faces turned aside. dlib's 80-px window sees faces of about 70 px
-    and more, so it adds nothing for small ones; it costs about 8 ms more per
-    640x480 frame. Their scores are shifted by :attr:`POSE_SHIFT`, so that
-    alone they keep to dlib's own threshold.
-
-    Alone, at ``threshold``, the templates find 0.60 of masked and 0.52 of
-    unmasked faces of 24 px and more in held-out scene photos at precision
-    0.87 (without ``pose``: 0.59 and 0.45; dlib's stock detector alone: 0.12
-    and 0.23; docs/studies/detector-fhog/REPORT.md). Where the folder holds a
+    boxes are merged. Alone, at ``threshold``, they find 0.59 of masked and
+    0.45 of unmasked faces of 24 px and more in held-out scene photos at
+    precision 0.87, against 0.12 and 0.23 for dlib's stock detector at the
+    same cost (docs/studies/detector-fhog/REPORT.md). Where the folder holds a
     face verifier (:mod:`maskhog.verify`) and the image has colour, the
     templates propose faces at a lower threshold and the verifier keeps those
-    that look like faces: with the shipped CNN one, 0.74 and 0.63 at
-    precision 0.92 (``train/detector_verifier_cnn.json``). ``verifier`` picks
+    that look like faces: with the shipped CNN one, 0.75 and 0.60 at
+    precision 0.93 (``train/detector_verifier_cnn.json``). ``verifier`` picks
     it: ``True`` (the CNN one where the folder has it, else the linear one),
     ``"cnn"``, ``"linear"`` or ``False`` (the templates alone).
     Its smallest face is about 41 px: ``upsample`` doubles the image first to
     reach smaller ones, at about four times the cost.
+
+    ``pose=True`` also scans dlib's five stock templates (faces frontal,
+    turned left and right, tilted) over the same image pyramid: ours, trained
+    on mostly upright, frontal scene faces, miss large faces turned aside.
+    dlib's 80-px window sees faces of about 70 px and more. They find more
+    unmasked faces, for about 9 ms more per 640x480 frame, half as much again
+    (docs/studies/detector-pose/REPORT.md). Their scores are shifted by
+    :attr:`POSE_SHIFT`, so that alone they keep to dlib's own threshold.
     """
 
     TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
@@ -131,7 +131,7 @@ class MaskHog(PerThread):
     POSE_SHIFT = -0.175
 
     def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None, verifier=True,
-                 pose: bool = True):
+                 pose: bool = False):
         from pathlib import Path
 
         self.name = "maskhog"

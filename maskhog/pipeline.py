@@ -26,7 +26,7 @@ __all__ = ["FaceResult", "MaskDetector", "LOOKS", "ENLARGE", "LOOKS_FACE_PROBABI
 #: ones at the first look, 0.87 / 0.90 with the second, 0.91 / 0.94 with the third,
 #: 0.92 / 0.95 with the fourth, the templates judging alone; 0.90 / 0.95 of 1,011 with the
 #: CNN face verifier's word too (below), and 0.93 / 0.95 with the enlarged look after them
-#: (:data:`ENLARGE`); 0.935 / 0.972 since dlib's pose templates joined the detector. Each look costs about 20 ms on a 640x480 frame with nobody in it, so
+#: (:data:`ENLARGE`). Each look costs about 20 ms on a 640x480 frame with nobody in it, so
 #: the live loop does without.
 LOOKS = ((400, 0.4), (200, 0.6), (150, 0.8))
 #: After those looks, an image whose longer side is under ``ENLARGE[0]`` pixels is searched once

@@ -63,8 +63,17 @@ def test_dlibs_pose_templates_find_a_tilted_head_that_ours_miss(astronaut, shipp
     # Our two templates learned mostly upright faces and find nothing on her tilted
     # head; dlib's tilted-face templates, scanned beside them, do, and the verifier keeps it.
     tilted, on_her = tilted_astronaut(astronaut)
-    assert not any(on_her(f.box) for f in MaskHog(pose=False).detect(tilted))
-    assert any(on_her(f.box) for f in shipped.detect(tilted))
+    assert not shipped.pose and not any(on_her(f.box) for f in shipped.detect(tilted))
+    posed = MaskHog(pose=True)
+    assert any(on_her(f.box) for f in posed.detect(tilted))
+    # Upright, both find her, and our box wins the merge (the crop the classifier learned).
+    assert [f.box for f in posed.detect(astronaut)] == [f.box for f in shipped.detect(astronaut)]
+    # Their scores are shifted so that alone they keep dlib's own threshold (0).
+    proposals = posed.propose(astronaut, -0.9)
+    assert any(f.pose for f in proposals) and not any(f.pose for f in shipped.propose(astronaut, -0.9))
+    import dlib
+    raw = dlib.get_frontal_face_detector().run(cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY), 0, -0.9 - MaskHog.POSE_SHIFT)
+    assert sorted(round(f.score, 6) for f in proposals if f.pose) == sorted(round(s + MaskHog.POSE_SHIFT, 6) for s in raw[1])
 
 
 def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
@@ -274,10 +283,10 @@ def test_cli_pose_switch(astronaut, tmp_path):
     cv2.imwrite(str(image), tilted)
     runner = CliRunner()
     found = {}
-    for switch in ("--pose", "--no-pose"):
-        result = runner.invoke(main, ["detect", str(image), switch])
+    for switch in ("--pose", "--no-pose", None):
+        result = runner.invoke(main, ["detect", str(image)] + ([switch] if switch else []))
         assert result.exit_code == 0, result.output
         found[switch] = any(on_her(f["box"]) for f in json.loads(result.stdout)["faces"])
-    assert found == {"--pose": True, "--no-pose": False}
-    result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--no-pose"])
-    assert result.exit_code == 2 and "--no-pose is for --detector maskhog" in result.output
+    assert found == {"--pose": True, "--no-pose": False, None: False}
+    result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--pose"])
+    assert result.exit_code == 2 and "--pose is for --detector maskhog" in result.output
