@@ -1,8 +1,7 @@
 """Training the CNN face verifier (``face_verifier.onnx``; needs the ``[cnn]`` extra).
 
 Like the linear verifier (:func:`maskhog.detector_training.train_verifier`),
-it learns from what the templates (with dlib's pose templates, as
-:class:`maskhog.detect.MaskHog` runs them) propose at a low threshold in the training
+it learns from what the templates propose at a low threshold in the training
 and validation photos of their split, searched as they are and enlarged 1.5x:
 proposals overlapping a face at IoU >= 0.5 are faces, below 0.25 background,
 weighed half background, a quarter masked and a quarter unmasked faces.
@@ -32,7 +31,7 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: The shipped CNN verifier's settings: proposals from the template score ``candidate_threshold``
 #: at ``scales``; the IoU with a face from which a proposal is a face to learn from (0.5: boxes
 #: that fit; at 0.4 it kept boxes around whole heads, and on the test photos found 0.74 / 0.56
-#: at precision 0.92 against 0.75 / 0.60 at 0.93, before the pose templates joined); network widths, epochs, learning rate and
+#: at precision 0.92 against 0.75 / 0.60 at 0.93); network widths, epochs, learning rate and
 #: batch; the precision its threshold must keep on the held-out photos (``photo % 5 ==
 #: held_out``), for faces of ``min_side`` px.
 CNN_VERIFIER = {"candidate_threshold": -0.9, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),

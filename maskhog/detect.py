@@ -169,7 +169,7 @@ class MaskHog(PerThread):
 
         gray, f = _gray_within(image)
         # dlib scans with one threshold: the lower of ours and the pose templates' own.
-        low = threshold - max(self.POSE_SHIFT, 0.0) if self.pose else threshold
+        low = min(threshold, threshold - self.POSE_SHIFT) if self.pose else threshold
         rects, scores, which = dlib.fhog_object_detector.run_multiple(self._detectors(), gray,
                                                                       self.upsample, low)
         ours = len(self.TEMPLATES)
