@@ -47,19 +47,15 @@ class Detector(Protocol):
 
 def _gray_within(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
     """The image as gray, shrunk if its longer side exceeds ``max_side``, and the factor used."""
-    import cv2
-
-    from .io import to_gray
+    from .io import scaled, to_gray
 
     gray = to_gray(image)
-    if not gray.flags.c_contiguous or gray.strides[-1] != 1:   # dlib refuses strided views
-        gray = gray.copy()
     side = max(gray.shape)
     if side <= max_side:
         return gray, 1.0
     f = max_side / side
     log.warning("image of %dx%d pixels shrunk by %.3g to find faces", gray.shape[1], gray.shape[0], f)
-    return cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), f
+    return scaled(gray, f), f
 
 
 def _faces(rects, scores, f: float) -> list[Face]:

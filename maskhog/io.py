@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "expand_inputs",
-           "read_image", "video_frames", "to_bgr", "to_gray"]
+           "read_image", "video_frames", "to_bgr", "to_gray", "scaled"]
 
 #: Largest image accepted by default: 50 megapixels (an 8K frame is 33).
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -214,5 +214,20 @@ def to_gray(image: np.ndarray) -> np.ndarray:
             raise ValueError(f"images must be uint8, got {image.dtype}")
         if image.size == 0:
             raise ValueError(f"image has no pixels (shape {image.shape})")
-        return np.ascontiguousarray(image)
+        # numpy calls a one-column view contiguous whatever its strides; dlib refuses them.
+        if not image.flags.c_contiguous or image.strides[-1] != 1:
+            image = image.copy()
+        return image
     return cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2GRAY)
+
+
+def scaled(image: np.ndarray, f: float) -> np.ndarray:
+    """``image`` resized by ``f`` (area-averaged when shrinking), no side rounded down to
+    nothing: a strip one pixel high stays one pixel high."""
+    import cv2
+
+    h, w = image.shape[:2]
+    interpolation = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+    if round(h * f) >= 1 and round(w * f) >= 1:
+        return cv2.resize(image, None, fx=f, fy=f, interpolation=interpolation)
+    return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=interpolation)

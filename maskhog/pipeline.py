@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .crops import crop_faces
-from .io import to_bgr, to_gray
+from .io import scaled, to_bgr, to_gray
 
 __all__ = ["FaceResult", "MaskDetector", "LOOKS", "ENLARGE", "LOOKS_FACE_PROBABILITY"]
 
@@ -160,10 +160,7 @@ class MaskDetector:
 
         h, w = image.shape[:2]
         if f != 1.0:
-            if round(h * f) < 1 or round(w * f) < 1:   # a sliver of an image shrinks to nothing
-                return []
-            image = cv2.resize(image, None, fx=f, fy=f,
-                               interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+            image = scaled(image, f)
         if border:
             image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
                                        value=(128, 128, 128))

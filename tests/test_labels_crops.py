@@ -101,13 +101,14 @@ def test_huge_image_is_searched_shrunk_with_a_warning(photos, caplog):
 
 def test_slivers_and_specks_give_no_faces_and_no_error(photos):
     """Images one or two pixels across: every look at them (shrunk to 400 px, framed,
-    enlarged) must cope; a 1x1000 strip once shrank to zero rows and crashed."""
+    enlarged, or shrunk under the largest side searched) must cope; a 1x1000 strip once
+    shrank to zero rows and crashed, and so did a 1x50000 one."""
     from maskhog.pipeline import MaskDetector
 
     finder = MaskDetector()
     strip = photos["astronaut"][200:201]                  # one real row of the photo
-    for image in (strip, strip.T, np.tile(strip, (2, 10)), photos["astronaut"][:1, :1],
-                  np.zeros((3, 3, 4), np.uint8)):
+    for image in (strip, strip.T, np.tile(strip, (2, 10)), np.tile(strip, (1, 100)),
+                  np.tile(strip.T, (100, 2)), photos["astronaut"][:1, :1], np.zeros((3, 3, 4), np.uint8)):
         assert finder.detect(image) == []
 
 
