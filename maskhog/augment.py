@@ -36,7 +36,10 @@ class Augment:
 
     copies: int = 2          # varied copies per face, besides the face itself
     balance: bool = True     # rarer classes get proportionally more copies ...
-    max_copies: int = 12     # ... up to this many
+    # ... up to this many. Balance asks some 50 copies of each incorrectly worn mask of
+    # scenes/; 24 rather than 12 lifted that class's recall from 0.57 to 0.67 in the 3-class
+    # cross-validation, macro F1 unchanged (train/README.md).
+    max_copies: int = 24
     flip: bool = True
     rotate: float = 15.0     # largest tilt, degrees
     jitter: float = 0.08     # largest shift and scale change, fraction of the box

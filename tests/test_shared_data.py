@@ -39,13 +39,16 @@ def held_out_scene_faces(shared):
 def test_shipped_model_on_held_out_scene_faces(held_out_scene_faces):
     model, faces = held_out_scene_faces
     m = classification_metrics(faces.labels, model.classify_crops(faces.crops), model.classes)
-    # Guards a little below what the shipped model measured here: accuracy 0.86,
-    # recall 0.90 / 0.76 / 0.43 (6 of 14), balanced accuracy 0.70 on 481 faces.
+    # Guards a little below what the shipped model measured here: accuracy 0.85,
+    # recall 0.88 / 0.75 / 0.57 (8 of 14), balanced accuracy 0.73 on 481 faces. (Trained
+    # with at most 12 augmented copies of a rare face instead of 24: 0.86, 0.90 / 0.76 /
+    # 0.43, 0.70; more badly worn masks are found, a few more masks are called badly worn.)
     assert m["n"] > 400
     assert m["accuracy"] >= 0.82
     assert m["per_class"]["with_mask"]["recall"] >= 0.85
-    assert m["per_class"]["without_mask"]["recall"] >= 0.75
-    assert m["balanced_accuracy"] >= 0.6
+    assert m["per_class"]["without_mask"]["recall"] >= 0.72
+    assert m["per_class"]["incorrect_mask"]["recall"] >= 0.5
+    assert m["balanced_accuracy"] >= 0.68
 
 
 def test_probabilities_are_calibrated_on_held_out_faces(held_out_scene_faces):
