@@ -152,3 +152,24 @@ def test_a_classifier_failure_stops_the_loop_with_its_error(clip):
 
     with pytest.raises(RuntimeError, match="classifier broke"):
         run_live(str(clip), _Counting(fail=True), config=LiveConfig(detect_every=1), on_event=print)
+
+
+def test_live_asks_the_cnn_about_every_face_in_colour_by_default(clip, monkeypatch):
+    # live judges a face only when its track appears, moves or is rechecked, so it affords the
+    # CNN for all of them (LIVE_CASCADE_THRESHOLD); --cascade-threshold still overrides it.
+    import maskhog.cli as cli
+
+    made = []
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    real = cli._load_classifier
+    monkeypatch.setattr(cli, "_load_classifier", spy)
+    assert CliRunner().invoke(main, ["live", str(clip), "--headless"]).exit_code == 0
+    assert made[-1].threshold == cli.LIVE_CASCADE_THRESHOLD == 1.0
+    assert made[-1].faces > 0 and made[-1].calls == made[-1].faces   # the astronaut is in colour
+    assert CliRunner().invoke(main, ["live", str(clip), "--headless",
+                                     "--cascade-threshold", "0.3"]).exit_code == 0
+    assert made[-1].threshold == 0.3 and made[-1].calls == 0   # of three probabilities, one is >= 1/3
