@@ -133,19 +133,20 @@ LIVE_CASCADE_THRESHOLD = 1.0
 _THRESHOLD_DEFAULT = "the one chosen on validation faces, in the CNN file's header"
 
 
-def _stage_options(f=None, *, threshold_default=_THRESHOLD_DEFAULT):
-    if f is None:
-        return lambda g: _stage_options(g, threshold_default=threshold_default)
-    f = click.option("--cascade-threshold", type=click.FloatRange(0, 1), default=None,
-                     help=f"The SVM confidence below which the cascade asks the CNN (default: "
-                          f"{threshold_default}). Higher: more faces to the CNN, slower and more "
-                          "accurate.")(f)
-    f = click.option("--cnn", "cnn_path", type=click.Path(dir_okay=False),
-                     help="CNN file for --stage cnn or cascade (default: the shipped one).")(f)
-    return click.option(
-        "--stage", type=click.Choice(["svm", "cnn", "cascade"]), default=None,
-        help="Classifier: the linear SVM, the CNN, or the cascade (the SVM where it is sure, "
-             "else the CNN). Default: cascade, or svm when --model is given without --cnn.")(f)
+def _stage_options(threshold_default=_THRESHOLD_DEFAULT):
+    """--stage, --cnn and --cascade-threshold, as one decorator."""
+    def add(f):
+        f = click.option("--cascade-threshold", type=click.FloatRange(0, 1), default=None,
+                         help=f"The SVM confidence below which the cascade asks the CNN (default: "
+                              f"{threshold_default}). Higher: more faces to the CNN, slower and "
+                              "more accurate.")(f)
+        f = click.option("--cnn", "cnn_path", type=click.Path(dir_okay=False),
+                         help="CNN file for --stage cnn or cascade (default: the shipped one).")(f)
+        return click.option(
+            "--stage", type=click.Choice(["svm", "cnn", "cascade"]), default=None,
+            help="Classifier: the linear SVM, the CNN, or the cascade (the SVM where it is sure, "
+                 "else the CNN). Default: cascade, or svm when --model is given without --cnn.")(f)
+    return add
 
 
 def _detector_option(f):
@@ -208,6 +209,12 @@ _upsample_option = click.option(
     help="Double the image this many times first, to find smaller faces (slower).")
 
 
+_augment_option = click.option(
+    "--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
+    help="Augmented copies of each training face of the commonest class; rarer classes get "
+         "more in proportion, up to 24 (0: none).")
+
+
 def _faces_option(default):
     return click.option(
         "--faces", type=click.Choice(["detect", "whole"]), default=default, show_default=True,
@@ -227,9 +234,7 @@ def _faces_option(default):
 @click.option("--color/--gray", default=True, show_default=True,
               help="Add colour cues (where skin shows) to HOG + LBP, or describe gray crops only "
                    "(for gray or infrared cameras).")
-@click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
-              help="Augmented copies of each training face of the commonest class; rarer "
-                   "classes get more in proportion, up to 24 (0: none).")
+@_augment_option
 @_faces_option("detect")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and the augmentation.")
 @click.option("--max-pixels", default=50_000_000, show_default=True, help="Refuse larger images.")
@@ -266,9 +271,7 @@ def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels
 @click.option("--svm", "svm_path", type=click.Path(dir_okay=False),
               help="The cascade's SVM, trained on the same DATA (default: the shipped one).")
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(1, 500))
-@click.option("--augment", "copies", default=2, show_default=True, type=click.IntRange(0, 20),
-              help="Augmented copies of each training face of the commonest class; rarer "
-                   "classes get more in proportion, up to 24 (0: none).")
+@_augment_option
 @click.option("--seed", default=0, show_default=True, help="Seed of the split, augmentation and weights.")
 @click.option("--threads", default=0, type=click.IntRange(0), help="PyTorch threads (0: all cores).")
 @click.option("--max-cnn-fraction", default=0.3, show_default=True, type=click.FloatRange(0, 1),
@@ -364,7 +367,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
 @click.option("--min-face", default=0, show_default=True, type=click.IntRange(0),
               help="Skip annotated faces whose shorter side is below this many pixels.")
 @_faces_option(None)
-@_stage_options
+@_stage_options()
 def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path, cascade_threshold):
     """Measure a model on labelled DATA folders it was not trained on.
 
@@ -411,7 +414,7 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path, cas
               help="In video files, look at every N-th frame.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Images processed in parallel, one detector per worker process.")
-@_stage_options
+@_stage_options()
 @_min_face_option
 def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifier, pose, dnn_model, dnn_config, upsample,
             annotate_dir, fail_on, every, jobs,
