@@ -25,6 +25,15 @@ def test_help_does_not_import_the_heavy_libraries():
     assert out.stdout.strip() == "[]"
 
 
+def test_augment_help_states_the_cap_augment_applies():
+    # The help cannot read Augment (that would import numpy at start-up), so it repeats the cap.
+    from maskhog.augment import Augment
+
+    for command in ("train", "train-cnn"):
+        text = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())
+        assert f"up to {Augment().max_copies} (0: none)" in text
+
+
 def test_features_demo_and_files(tmp_path, photos):
     import cv2
     good = tmp_path / "face.png"
