@@ -452,7 +452,7 @@ def gray_crops(crops) -> np.ndarray:
     return gray[0] if single else gray
 
 
-def face_features(crops, *, color=None, **hog_lbp):
+def face_features(crops, *, color=None, mirror=False, **hog_lbp):
     """The vector the mask classifier sees: HOG + LBP of the gray crop, then its colour cues.
 
     Parameters
@@ -464,6 +464,11 @@ def face_features(crops, *, color=None, **hog_lbp):
     color : dict, optional
         Keyword arguments of :func:`color_features`; when given (even empty),
         the crops must be in colour and their colour cues are appended.
+    mirror : bool, default False
+        Describe each crop by the mean of its vector and its mirror image's.
+        A face and its mirror image then get one vector, so a linear score
+        cannot depend on which way a face turns: on faces/ the mask
+        classifier's 5-fold group CV rises from 0.968 to 0.973 (train/README.md).
     **hog_lbp
         Keyword arguments of :func:`hog_lbp_features`.
 
@@ -476,6 +481,10 @@ def face_features(crops, *, color=None, **hog_lbp):
     if color is not None and not colored:
         raise ValueError("this model's features include colour cues: it needs BGR crops "
                          f"(N, H, W, 3), got an array of shape {arr.shape}")
+    if mirror:
+        flipped = arr[..., ::-1, :] if colored else arr[..., ::-1]   # left-right, any batch shape
+        return (face_features(arr, color=color, **hog_lbp)
+                + face_features(flipped, color=color, **hog_lbp)) / np.float32(2)
     if not colored:
         return hog_lbp_features(arr, **hog_lbp)
     texture = hog_lbp_features(gray_crops(arr), **hog_lbp)

@@ -30,8 +30,8 @@ __all__ = ["MaskClassifier", "ModelError", "FORMAT", "FORMAT_VERSION", "default_
 
 FORMAT = "maskhog-linear"
 #: 2 added colour cues (``features["color"]``, colour crops) and the gray fallback
-#: (``gray_*`` arrays); version 1 files (gray models) still load.
-FORMAT_VERSION = 2
+#: (``gray_*`` arrays); 3, mirrored features (``features["mirror"]``). Older files still load.
+FORMAT_VERSION = 3
 _ARRAYS = ("coef", "intercept", "calib_a", "calib_b")
 _GRAY_ARRAYS = tuple("gray_" + name for name in _ARRAYS)
 

@@ -237,7 +237,7 @@ def test_cascade_refuses_mismatched_stages(tmp_path):
         make_classifier("forest", svm)
 
 
-def test_choose_threshold_prefers_fewest_cnn_calls_within_tolerance():
+def test_choose_threshold_is_the_most_accurate_within_the_budget():
     classes = ["with_mask", "without_mask"]
     y = np.array(["with_mask"] * 6 + ["without_mask"] * 4)
     # SVM: sure and right on 7 faces, unsure (0.55) and wrong on 3.
@@ -250,6 +250,17 @@ def test_choose_threshold_prefers_fewest_cnn_calls_within_tolerance():
     # A budget of 10% cannot reach the CNN's accuracy: the best within the budget.
     c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.1)
     assert c["validation"]["cnn_fraction"] == 0.0 and c["threshold"] == 0.0
+    # Of 20 faces, the SVM is wrong on 2 of its 4 least sure (0.6) and on 1 of the next 4 (0.7).
+    # Sending those 4 leaves the cascade one face short of the CNN; a budget of 8 buys that face.
+    y = np.array(["with_mask"] * 20)
+    svm = np.array([[0.99, 0.01]] * 12 + [[0.7, 0.3]] * 3 + [[0.3, 0.7]] + [[0.6, 0.4]] * 2
+                   + [[0.4, 0.6]] * 2)
+    cnn = np.array([[0.9, 0.1]] * 20)
+    c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.4)
+    assert 0.7 < c["threshold"] <= 0.99
+    assert c["validation"]["cnn_fraction"] == 0.4 and c["validation"]["cascade_accuracy"] == 1.0
+    c = choose_threshold(svm, cnn, y, classes, max_cnn_fraction=0.3)
+    assert 0.6 < c["threshold"] <= 0.7 and c["validation"]["cascade_accuracy"] == 0.95
 
 
 def test_cascade_curve_runs_from_the_svm_alone_to_the_cnn_alone():

@@ -278,6 +278,25 @@ def test_face_features_are_gray_texture_then_colour(color_photos):
         face_features(gray, color={})
 
 
+def test_mirrored_features_are_the_mean_of_a_crop_and_its_mirror_image(color_photos):
+    from maskhog.features import face_features
+
+    faces, _ = color_photos
+    cues = {"color": {"skin_cell": 8, "chroma_grid": 4}}
+    flipped = np.ascontiguousarray(faces[:, :, ::-1])
+    got = face_features(faces, mirror=True, **cues)
+    np.testing.assert_allclose(got, (face_features(faces, **cues) + face_features(flipped, **cues)) / 2,
+                               rtol=1e-6, atol=1e-7)
+    # A face and its mirror image get one vector, in colour and in gray, one crop or a batch.
+    np.testing.assert_array_equal(face_features(flipped, mirror=True, **cues), got)
+    np.testing.assert_array_equal(face_features(faces[1], mirror=True, **cues), got[1])
+    gray = features.gray_crops(faces)
+    np.testing.assert_array_equal(face_features(gray[:, :, ::-1], mirror=True),
+                                  face_features(gray, mirror=True))
+    # HOG is not mirror-symmetric by itself (bin edges, zero gradients): the mean changes it.
+    assert not np.allclose(got, face_features(faces, **cues), atol=1e-3)
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((2, 64, 64), np.uint8), "expected one BGR crop"),
     (np.zeros((2, 64, 64, 3), np.float32), "must be uint8"),

@@ -76,6 +76,39 @@ def test_shipped_default_model_loads():
     assert default_model_path().stat().st_size < 100_000
 
 
+def test_models_judge_a_face_and_its_mirror_image_alike(trained):
+    """Trained models describe a face by its crop and mirror image together (features
+    ``mirror``), so the way a face turns cannot change its verdict."""
+    import cv2
+    from skimage import data
+
+    face = cv2.resize(data.astronaut()[20:230, 150:330, ::-1], (64, 64), interpolation=cv2.INTER_AREA)
+    shipped = MaskClassifier.load(default_model_path())
+    assert shipped.features.get("mirror") is True and shipped.gray.features.get("mirror") is True
+    crops = np.stack([face, face[:, ::-1]])
+    p = shipped.classify_crops(crops)
+    np.testing.assert_allclose(p[0], p[1], atol=1e-6)
+    p_gray = shipped.gray.classify_crops(crops.mean(axis=3).astype(np.uint8))
+    np.testing.assert_allclose(p_gray[0], p_gray[1], atol=1e-6)
+    model, _, _ = trained                          # `train` makes such models too
+    assert model.features == {"mirror": True}
+
+
+def test_models_of_the_previous_format_still_load(trained, tmp_path):
+    """A version-2 file (before mirrored features) reads as it was written: one view per face."""
+    _, _, out = trained
+    with np.load(out) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(bytes(arrays["header"]).decode())
+    header["format_version"], header["features"] = 2, {}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "v2.npz", **arrays)
+    old = MaskClassifier.load(tmp_path / "v2.npz")
+    crops = np.random.default_rng(0).integers(0, 256, (2, 48, 48), dtype=np.uint8)
+    from maskhog.features import hog_lbp_features
+    np.testing.assert_array_equal(old.describe(crops), hog_lbp_features(crops))
+
+
 def test_metrics_match_a_hand_count():
     y = np.array(["with_mask", "with_mask", "without_mask", "without_mask"])
     proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.3, 0.7]])

@@ -40,9 +40,10 @@ def test_shipped_model_on_held_out_scene_faces(held_out_scene_faces):
     model, faces = held_out_scene_faces
     m = classification_metrics(faces.labels, model.classify_crops(faces.crops), model.classes)
     # Guards a little below what the shipped model measured here: accuracy 0.85,
-    # recall 0.88 / 0.75 / 0.57 (8 of 14), balanced accuracy 0.73 on 481 faces. (Trained
-    # with at most 12 augmented copies of a rare face instead of 24: 0.86, 0.90 / 0.76 /
-    # 0.43, 0.70; more badly worn masks are found, a few more masks are called badly worn.)
+    # recall 0.88 / 0.73 / 0.57 (8 of 14), balanced accuracy 0.73 on 481 faces (before the
+    # mirrored features: 0.85, 0.88 / 0.75 / 0.57, 0.73). (Trained with at most 12 augmented
+    # copies of a rare face instead of 24: 0.86, 0.90 / 0.76 / 0.43, 0.70; more badly worn
+    # masks are found, a few more masks are called badly worn.)
     assert m["n"] > 400
     assert m["accuracy"] >= 0.82
     assert m["per_class"]["with_mask"]["recall"] >= 0.85
@@ -69,14 +70,15 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
     figures = {name: classification_metrics(faces.labels, model.classify_crops(*crops), svm.classes)
                for name, model, crops in (("svm", svm, [faces.crops]), ("cnn", cascade.cnn, [colour]),
                                           ("cascade", cascade, [faces.crops, colour]))}
-    # Measured here (train/cnn_model.json's split, 481 scene faces): accuracy SVM 0.86,
-    # CNN 0.94, cascade 0.92 with 17% of faces sent to the CNN; balanced accuracy 0.70,
-    # 0.81, 0.76. Guards a little below.
+    # Measured here (train/cnn_model.json's split, 481 scene faces): accuracy SVM 0.85,
+    # CNN 0.95, cascade 0.93 with 42% of faces sent to the CNN; balanced accuracy 0.73,
+    # 0.84, 0.85. Guards a little below. The cascade's budget is 30% of the validation
+    # faces, half of them faces/ photos, of which the SVM is surer than of scene faces.
     assert figures["cnn"]["accuracy"] >= figures["svm"]["accuracy"] + 0.05
     assert figures["cnn"]["balanced_accuracy"] >= figures["svm"]["balanced_accuracy"] + 0.10
     assert figures["cascade"]["accuracy"] >= figures["svm"]["accuracy"] + 0.04
     assert figures["cascade"]["accuracy"] >= figures["cnn"]["accuracy"] - 0.03
-    assert 0.05 <= cascade.cnn_fraction <= 0.3
+    assert 0.05 <= cascade.cnn_fraction <= 0.5
 
 
 def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):

@@ -81,6 +81,9 @@ def main():
                         help="Override how the recipe cuts faces/ images: found as `predict` "
                              "finds faces, or always the whole image.")
     parser.add_argument("--clahe", choices=["on", "off"], help="Override the recipe's CLAHE.")
+    parser.add_argument("--mirror", choices=["on", "off"],
+                        help="Override the recipe's mirrored features (a face's vector is the "
+                             "mean of its crop's and its mirror image's).")
     parser.add_argument("--gray", action="store_true",
                         help="Gray crops, HOG + LBP only (the recipe adds colour cues).")
     parser.add_argument("--C-grid", type=lambda v: tuple(float(c) for c in v.split(",")),
@@ -90,7 +93,9 @@ def main():
     only = set(args.only or ["faces", "cross", "scenes"])
     spec, features = SETTINGS["crop"], SETTINGS["features"]
     if args.gray:
-        spec, features = replace(spec, color=False), {}
+        spec, features = replace(spec, color=False), {k: v for k, v in features.items() if k != "color"}
+    if args.mirror:
+        features = {**features, "mirror": args.mirror == "on"}
     if args.margin is not None:
         spec = replace(spec, margin=args.margin)
     if args.clahe:
