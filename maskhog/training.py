@@ -342,7 +342,9 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         log_fn(f"{name}: {parts[name].summary()}")
 
     if features is None:
-        features = dict(MASK_FEATURES) if spec.color else {"mirror": True}
+        # Gray crops: the same settings without the colour cues, as for the gray fallback.
+        features = dict(MASK_FEATURES) if spec.color else {k: v for k, v in MASK_FEATURES.items()
+                                                           if k != "color"}
     X = {name: face_features(p.crops, **features) for name, p in parts.items()}
     model, search = fit_with_fallback(X["train"], parts["train"].labels, X["validation"],
                                       parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec,
