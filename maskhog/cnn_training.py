@@ -12,7 +12,7 @@ of one data set see the same faces:
    keeps the last epoch (the one-cycle schedule's end), and scales
    its logits by a temperature fitted on the validation faces;
 3. :func:`choose_threshold` picks the cascade's SVM-confidence threshold on
-   the validation faces;
+   the validation faces and varied copies of them (as the training copies);
 4. :func:`export_onnx` writes the graph with a JSON header (classes, crop
    rule, graph SHA-256, figures, threshold) in its metadata.
 """
@@ -34,6 +34,8 @@ __all__ = ["build_network", "fit_network", "cascade_curve", "choose_threshold", 
 
 #: Channels of the stem and of the three stride-2 stages.
 WIDTHS = (24, 48, 96, 192)
+# Varied copies of each validation face the cascade threshold is chosen on, besides the face.
+VARIED_COPIES = 2
 
 
 def require_torch():
@@ -372,8 +374,8 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
     splits = group_split(data, (0.7, 0.15, 0.15), seed=seed)
     for name, idx, aug in zip(("train", "validation", "test"), splits, (augment, None, None)):
         subset = data.subset(idx)
-        # Held-out faces are also cut the SVM's way, for the cascade.
-        also = () if aug is not None else (svm.crop,)
+        # Test faces are also cut the SVM's way, for the cascade.
+        also = (svm.crop,) if name == "test" else ()
         if progress_factory:
             with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
                 parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
@@ -382,13 +384,19 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
             parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed, also=also)
         log_fn(f"{name}: {parts[name].summary()}")
     tr, va, te = parts["train"], parts["validation"], parts["test"]
-    (svm_va,), (svm_te,) = va.also, te.also
+    (svm_te,) = te.also
     net, record = fit_network(tr.crops, tr.labels, va.crops, va.labels, classes, epochs=epochs,
                               batch=batch, seed=seed, threads=threads, log_fn=log_fn)
-    cnn_val = _softmax(_predict_logits(net, va.crops))
+    # The threshold is chosen on the validation faces and varied copies of them, made as the
+    # training copies are (small, blurred, dim, tilted): the faces the cascade meets at run
+    # time are harder than validation photos, on which the SVM is seldom unsure.
+    hard = face_crops(data.subset(splits[1]), spec, detector=detector, seed=seed + 1,
+                      augment=replace(augment, copies=VARIED_COPIES, balance=False), also=(svm.crop,))
+    cascade = choose_threshold(svm.classify_crops(hard.also[0]), _softmax(_predict_logits(net, hard.crops)),
+                               hard.labels, classes, max_cnn_fraction=max_cnn_fraction)
+    cascade["validation"]["faces"] = {"validation": len(va.labels), "varied_copies": VARIED_COPIES}
+    cascade["rule"] += f"; validation faces with {VARIED_COPIES} varied copies of each"
     cnn_test = _softmax(_predict_logits(net, te.crops))
-    cascade = choose_threshold(svm.classify_crops(svm_va), cnn_val, va.labels, classes,
-                               max_cnn_fraction=max_cnn_fraction)
     svm_test = svm.classify_crops(svm_te)
     unsure = svm_test.max(axis=1) < cascade["threshold"]
     cascade["test"] = {"cnn_fraction": round(float(unsure.mean()), 4),

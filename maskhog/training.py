@@ -126,14 +126,12 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     Images are shared out in fixed chunks over ``n_jobs`` processes; each
     chunk seeds its own generator, so the result does not depend on
     ``n_jobs``. Unreadable images are reported (with their file name) and
-    skipped. ``also`` names more crop rules: the same faces are cut by each
-    from the same reading of the image (``FaceCrops.also``; the cascade needs
-    gray and colour crops), without augmentation.
+    skipped. ``also`` names more crop rules: the same faces, and the same
+    varied copies (one set of random draws), are cut by each from the same
+    reading of the image (``FaceCrops.also``; the cascade needs gray and
+    colour crops).
     """
     from joblib import Parallel, delayed
-
-    if also and augment is not None:
-        raise ValueError("augmented copies are made for one crop rule only: no `also` with `augment`")
 
     by_image: dict[str, list[Sample]] = {}
     for s in data.samples:
@@ -172,9 +170,8 @@ _CHUNK = 32   # images per parallel job
 def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dict:
     """The faces of a few images, in order: each face, then its augmented copies.
 
-    ``out["crops"][j]`` holds the crops by rule ``specs[j]`` (copies by the first only).
+    ``out["crops"][j]`` holds the crops by rule ``specs[j]``.
     """
-    spec = specs[0]
     cut = [[] for _ in specs]
     out = {"labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
     for path, samples in items:
@@ -187,10 +184,14 @@ def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dic
         for s in samples:
             box, how = (s.box, "box") if s.box is not None else whole_or_detected(image, detector)
             n = copies.get(s.label, 0)
+            state = rng.bit_generator.state
             for rule, crops in zip(specs, cut):
-                crops.append(crop_faces(image if rule.color else gray, [box], rule))
-            if n:
-                cut[0].append(augmented_crops(image if spec.color else gray, box, spec, augment, rng, n))
+                source = image if rule.color else gray
+                crops.append(crop_faces(source, [box], rule))
+                if n:
+                    # Each rule's copies replay the same draws: the same variations.
+                    rng.bit_generator.state = state
+                    crops.append(augmented_crops(source, box, rule, augment, rng, n))
             out["labels"] += [s.label] * (1 + n)
             out["groups"] += [s.group] * (1 + n)
             out["origin"] += [how] + ["augmented"] * n

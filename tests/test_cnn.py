@@ -308,7 +308,10 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
                             epochs=8, batch=16, threads=1, log_fn=lambda m: None)
     assert cnn.classes == ("with_mask", "without_mask") and cnn.crop.size == 32
     assert report["test_metrics"]["accuracy"] > 0.85   # bricks against grass is easy
-    assert 0 <= report["cascade"]["validation"]["cnn_fraction"] <= 0.3
+    chosen_on = report["cascade"]["validation"]
+    assert 0 <= chosen_on["cnn_fraction"] <= 0.3
+    assert chosen_on["faces"] == {"validation": report["data"]["split"]["validation"]["crops"],
+                                  "varied_copies": 2}
     # The same through the command line, in gray this time.
     from click.testing import CliRunner
 

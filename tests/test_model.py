@@ -169,8 +169,26 @@ def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_fol
     (also,) = both.also
     np.testing.assert_array_equal(also, colour_only.crops)
     assert also.shape == (len(data), 32, 32, 3)
-    with pytest.raises(ValueError, match="one crop rule only"):
-        face_crops(data, CropSpec(size=32), augment=Augment(), also=(colour,))
+
+
+def test_face_crops_varies_each_face_alike_for_every_rule(texture_folders):
+    import cv2
+
+    from maskhog.data import load_dataset
+    from maskhog.training import face_crops
+
+    data = load_dataset(texture_folders)
+    aug = Augment(copies=2, balance=False, jpeg=0.0)
+    both = face_crops(data, CropSpec(size=32), augment=aug, also=(CropSpec(size=32, color=True),))
+    # The first rule's crops are those it gets alone: adding a rule changes no draw.
+    np.testing.assert_array_equal(both.crops, face_crops(data, CropSpec(size=32), augment=aug).crops)
+    (colour,) = both.also
+    assert colour.shape == (3 * len(data), 32, 32, 3)
+    # Each colour copy, grayed, is the gray copy of the same variation, not another one.
+    grayed = np.stack([cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) for c in colour]).astype(float)
+    dist = np.abs(grayed[:, None] - both.crops[None].astype(float)).mean(axis=(2, 3))
+    np.testing.assert_array_equal(dist.argmin(axis=1), np.arange(len(colour)))
+    assert np.diag(dist).max() < 3
 
 
 def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
