@@ -246,7 +246,11 @@ def box_iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def merge_duplicates(faces: list[Face], iou: float = 0.4, cover: float = 0.7) -> list[Face]:
+#: Two boxes are one face at this IoU, or when their intersection covers this share of the smaller.
+DUPLICATE_IOU, DUPLICATE_COVER = 0.4, 0.7
+
+
+def merge_duplicates(faces: list[Face], iou: float = DUPLICATE_IOU, cover: float = DUPLICATE_COVER) -> list[Face]:
     """Greedy non-maximum suppression: keep the best of boxes that overlap.
 
     Two boxes are one face when their intersection over union is at least

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .detect import Face, MaskHog, box_iou, merge_duplicates
+from .detect import DUPLICATE_COVER, DUPLICATE_IOU, Face, MaskHog, box_iou, merge_duplicates
 from .labels import CLASSES
 
 log = logging.getLogger("maskhog")
@@ -497,14 +497,78 @@ def _labelled(rows, face_iou: float = 0.4) -> tuple[np.ndarray, np.ndarray, np.n
 def _best_threshold(rows, values, settings) -> tuple[float, float, dict] | None:
     """The verifier threshold (one of 401 quantiles of ``values``) that finds most faces
     (mean recall of masked and unmasked) at precision ``settings["min_precision"]`` or
-    more: ``(mean recall, threshold, figures)``, or None if none reaches it."""
+    more: ``(mean recall, threshold, figures)``, or None if none reaches it.
+
+    The figures are :func:`_detection_figures` of :func:`_kept` at each threshold, counted by
+    :func:`_tallies`, which measures each photo's box overlaps once instead of 401 times.
+    """
+    thresholds = np.unique(np.quantile(np.concatenate(values), np.linspace(0, 1, 401)))
+    n = Counter()
+    hits, false = np.zeros((len(thresholds), len(CLASSES)), int), np.zeros(len(thresholds), int)
+    for row, v in zip(rows, values):
+        n = n + match_faces([], row["truth"], settings["min_side"])[0]
+        h, f = _tallies(row, v, thresholds, settings["min_side"])
+        hits, false = hits + h, false + f
     best = None
-    for t in np.unique(np.quantile(np.concatenate(values), np.linspace(0, 1, 401))):
-        m = _detection_figures(_kept(rows, values, t), settings["min_side"])
+    for t, hit, wrong in zip(thresholds, hits, false):
+        found = int(hit.sum())
+        m = {f"recall_{c}": round(int(k) / n[c], 4) for c, k in zip(CLASSES, hit) if n[c]}
+        m["precision"] = round(found / max(1, found + int(wrong)), 4)
+        m["faces"] = dict(n)
         score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
         if m["precision"] >= settings["min_precision"] and (best is None or score > best[0]):
             best = (score, round(float(t), 6), m)
     return best
+
+
+def _tallies(row, values, thresholds, min_side: int, iou: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+    """Faces found per class (columns in ``CLASSES`` order) and false detections in one photo,
+    at each threshold: its proposals whose value is at least it, duplicates merged as
+    :func:`maskhog.detect.merge_duplicates` does, matched as :func:`match_faces` does."""
+    faces, truth = row["faces"], row["truth"]
+    hits, false = np.zeros((len(thresholds), len(CLASSES)), int), np.zeros(len(thresholds), int)
+    if not faces:
+        return hits, false
+    values = np.asarray(values)
+    same = _pairwise(faces, [f.box for f in faces], lambda inter, a, b:
+                     (inter >= DUPLICATE_IOU * (a + b - inter)) | (inter >= DUPLICATE_COVER * np.minimum(a, b)))
+    overlap = _pairwise(faces, [t[1:] for t in truth], lambda inter, a, b: np.divide(
+        inter, a + b - inter, out=np.zeros_like(inter), where=a + b - inter > 0))
+    counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
+    column = [CLASSES.index(label) for label, *_ in truth]
+    nms_order = sorted(range(len(faces)), key=lambda i: (faces[i].pose, -faces[i].score))
+    done = {}
+    for k, t in enumerate(thresholds):
+        wanted = values >= t
+        key = int(wanted.sum())   # the kept set shrinks as the threshold rises
+        if key not in done:
+            kept = []
+            for i in nms_order:
+                if wanted[i] and not same[i, kept].any():
+                    kept.append(i)
+            hit, wrong = np.zeros(len(CLASSES), int), 0
+            free = np.ones(len(truth), bool)
+            for i in sorted(kept, key=lambda i: -faces[i].score):
+                o = np.where(free, overlap[i], 0.0)
+                if not len(o) or o.max() < iou:
+                    wrong += 1
+                    continue
+                j = np.flatnonzero(o == o.max())[-1]   # match_faces keeps the last of equals
+                free[j] = False
+                hit[column[j]] += counted[j]
+            done[key] = hit, wrong
+        hits[k], false[k] = done[key]
+    return hits, false
+
+
+def _pairwise(faces, boxes, rule) -> np.ndarray:
+    """``rule(intersection, area of each face's box, area of each box)`` over all pairs."""
+    a = np.array([f.box for f in faces], float).reshape(-1, 4)[:, None]
+    b = np.array(boxes, float).reshape(-1, 4)[None]
+    inter = (np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+             * np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None))
+    return rule(inter, (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]),
+                (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]))
 
 
 def _fit_verifier(rows, C: float) -> tuple[np.ndarray, float]:

@@ -143,6 +143,60 @@ def test_match_faces_counts_small_faces_as_dont_care():
     assert n == {"with_mask": 1, "without_mask": 1} and hit == {"with_mask": 1} and false == 2
 
 
+def test_threshold_search_counts_as_the_detection_figures_do():
+    """The fast search gives, at every threshold, the figures of merging and matching afresh."""
+    from collections import Counter
+
+    from maskhog.detector_training import _best_threshold, _detection_figures, _kept, _tallies
+    from maskhog.labels import CLASSES
+
+    # Two photos by hand: a box as close to two faces (the later one is its match), and a
+    # higher-scored box of dlib's pose templates on our own box (ours goes first).
+    rows = [{"faces": [Face((10, 0, 50, 40), 1.0)],
+             "truth": [("with_mask", 0, 0, 40, 40), ("without_mask", 20, 0, 60, 40)]},
+            {"faces": [Face((90, 90, 190, 190), 5.0, pose=True), Face((100, 100, 140, 140), 1.0)],
+             "truth": [("with_mask", 100, 100, 140, 140)]}]
+    values = [np.array([1.0]), np.array([1.0, 1.0])]
+    rng = np.random.default_rng(0)
+    for photo in range(40):
+        truth = []
+        for _ in range(int(rng.integers(0, 5))):
+            x, y, side = *rng.integers(0, 400, 2), int(rng.integers(12, 90))
+            truth.append((str(rng.choice(CLASSES)), int(x), int(y), int(x + side), int(y + side)))
+        faces, near = [], []
+        for _, *box in truth:   # proposals near each face: shifted, resized, some twice
+            for _ in range(int(rng.integers(0, 4))):
+                side = box[2] - box[0]
+                d = rng.normal(0, 0.2 * side, 4)
+                faces.append(Face(tuple((np.array(box) + d) / 1.5 * 1.5), float(rng.choice([-1.0, 0.0, 0.5])),
+                                  pose=bool(rng.random() < 0.2)))
+                near.append(1.0)
+        for _ in range(int(rng.integers(0, 6))):   # and background
+            x, y, side = *rng.integers(0, 400, 2), int(rng.integers(20, 80))
+            faces.append(Face((int(x), int(y), int(x + side), int(y + side)), float(rng.normal())))
+            near.append(0.0)
+        rows.append({"faces": faces, "truth": truth})
+        # Coarse values, so that many tie: the verifier ranks faces above background, roughly.
+        values.append(rng.choice([-1.0, 0.0, 1.0], len(faces)) + 2 * np.array(near) * (rng.random(len(faces)) < 0.8))
+    thresholds = np.unique(np.quantile(np.concatenate(values), np.linspace(0, 1, 401)))
+    for row, v in zip(rows, values):
+        hits, false = _tallies(row, v, thresholds, 24)
+        for t, hit, wrong in zip(thresholds, hits, false):
+            (kept, truth), = _kept([row], [v], t)
+            _, expected_hit, expected_false = match_faces(kept, truth, 24)
+            assert (dict(zip(CLASSES, hit.tolist())), wrong) == (expected_hit | {c: 0 for c in CLASSES
+                                                                  if c not in expected_hit}, expected_false)
+    settings = {"min_side": 24, "min_precision": 0.5}
+    best = None   # the search by its definition
+    for t in thresholds:
+        m = _detection_figures(_kept(rows, values, t), 24)
+        score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
+        if m["precision"] >= 0.5 and (best is None or score > best[0]):
+            best = (score, round(float(t), 6), m)
+    assert best is not None and _best_threshold(rows, values, settings) == best
+    assert Counter(best[2]["faces"]) == sum((match_faces([], r["truth"])[0] for r in rows), Counter())
+
+
 @pytest.fixture(scope="module")
 def astronaut_voc(tmp_path_factory):
     """20 photos with the astronaut pasted among other photos, and a folder holding copies of
@@ -289,3 +343,18 @@ def test_cli_pose_switch(astronaut, tmp_path):
     assert found == {"--pose": True, "--no-pose": False, None: False}
     result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--pose"])
     assert result.exit_code == 2 and "--pose is for --detector maskhog" in result.output
+
+
+def test_fewer_backgrounds_keeps_every_face_and_the_backgrounds_weight():
+    from maskhog.cnn_verifier_training import _fewer_backgrounds
+
+    y = np.array([0] * 90 + [1] * 10)
+    crops = np.arange(100)[:, None]
+    weight = np.where(y == 0, 0.5 / 90, 0.5 / 10)
+    kept_crops, kept_y, kept_weight = _fewer_backgrounds(crops, y, weight, 0.4, seed=0)
+    assert (kept_y == 0).sum() == 36 and (kept_y == 1).sum() == 10
+    np.testing.assert_array_equal(kept_crops[kept_y == 1, 0], np.arange(90, 100))
+    assert kept_weight[kept_y == 0].sum() == pytest.approx(0.5) and kept_weight.sum() == pytest.approx(1.0)
+    again = _fewer_backgrounds(crops, y, weight, 0.4, seed=0)[0]
+    np.testing.assert_array_equal(again, kept_crops)   # seeded
+    assert weight.sum() == pytest.approx(1.0)          # the caller's weights are untouched
