@@ -33,7 +33,8 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: that fit; at 0.4 it kept boxes around whole heads, and on the test photos found 0.74 / 0.56
 #: at precision 0.92 against 0.75 / 0.60 at 0.93); network widths, epochs, learning rate and
 #: batch; the precision its threshold must keep on the held-out photos (``photo % 5 ==
-#: held_out``), for faces of ``min_side`` px.
+#: held_out``), for faces of ``min_side`` px. An optional ``background_keep`` (default 1: all)
+#: trains on that seeded share of the background proposals only.
 CNN_VERIFIER = {"candidate_threshold": -0.9, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),
                 "epochs": 20, "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0}
 
@@ -48,6 +49,20 @@ def _face_logit(net, crops) -> np.ndarray:
 
 def _scores(net, rows) -> list:
     return [_face_logit(net, r["X"]) if r["X"] is not None else np.zeros(0) for r in rows]
+
+
+def _fewer_backgrounds(crops, y, weight, keep: float, seed: int):
+    """A seeded ``keep`` share of the background crops (label 0) and every face; the kept
+    backgrounds share the backgrounds' weight (a lower template threshold proposes many more
+    backgrounds than faces, and the training time grows with them)."""
+    background = np.flatnonzero(y == 0)
+    dropped = np.random.default_rng(seed).choice(background, int(round(len(background) * (1 - keep))),
+                                                 replace=False)
+    kept = np.ones(len(y), bool)
+    kept[dropped] = False
+    crops, y, weight = crops[kept], y[kept], weight[kept].copy()
+    weight[y == 0] *= len(background) / max(1, (y == 0).sum())
+    return crops, y, weight
 
 
 def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=CNN_VERIFIER, threads: int = 1,
@@ -85,6 +100,9 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     held = [r for r in fit_rows if r["photo"] % 5 == settings["held_out"]]
     crops, y, weight = _labelled([r for r in fit_rows if r["photo"] % 5 != settings["held_out"]],
                                  settings["face_iou"])
+    keep = settings.get("background_keep", 1.0)
+    if keep < 1.0:
+        crops, y, weight = _fewer_backgrounds(crops, y, weight, keep, seed)
     log_fn(f"CNN verifier: {len(y)} training crops ({int(y.sum())} faces), "
            f"{len({r['photo'] for r in held})} held-out photos")
 
