@@ -127,8 +127,8 @@ _min_face_option = click.option(
 #: to the SVM's gray weights). ``live`` judges a face when its track appears, moves or is
 #: rechecked, not on every frame, so the CNN's 0.75 ms per face costs little there:
 #: benchmarks/bench_live.py labelled 0.94 of 70 people right against 0.89 with the header's
-#: threshold of the time (0.589); with today's (0.760) both label 0.94, at 159 against 167
-#: frames/s. The CNN is the more accurate stage, so live keeps asking it.
+#: threshold of the time (0.589); with a later one (0.760) both labelled 0.94, at 159 against
+#: 167 frames/s. The CNN is the more accurate stage, so live keeps asking it.
 LIVE_CASCADE_THRESHOLD = 1.0
 
 _THRESHOLD_DEFAULT = "the one chosen on validation faces, in the CNN file's header"
