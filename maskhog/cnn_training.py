@@ -372,26 +372,28 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
                          "train the CNN on the SVM's data (or pass --svm)")
     parts = {}
     splits = group_split(data, (0.7, 0.15, 0.15), seed=seed)
-    for name, idx, aug in zip(("train", "validation", "test"), splits, (augment, None, None)):
+    # The cascade threshold is chosen on the validation faces and varied copies of them, made
+    # as the training copies are (small, blurred, dim, tilted): the faces the cascade meets at
+    # run time are harder than validation photos, on which the SVM is seldom unsure.
+    varied = replace(augment, copies=VARIED_COPIES, balance=False)
+    for name, idx, aug, draws in zip(("train", "validation", "test"), splits, (augment, varied, None),
+                                     (seed, seed + 1, seed)):
         subset = data.subset(idx)
-        # Test faces are also cut the SVM's way, for the cascade.
-        also = (svm.crop,) if name == "test" else ()
+        # Held-out faces are also cut the SVM's way, for the cascade.
+        also = (svm.crop,) if name != "train" else ()
         if progress_factory:
             with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
-                parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
+                parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=draws,
                                          progress=bar.update, also=also)
         else:
-            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed, also=also)
+            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=draws, also=also)
         log_fn(f"{name}: {parts[name].summary()}")
+    hard = parts["validation"]
+    parts["validation"] = hard.originals()   # the network's validation: the faces as they are
     tr, va, te = parts["train"], parts["validation"], parts["test"]
     (svm_te,) = te.also
     net, record = fit_network(tr.crops, tr.labels, va.crops, va.labels, classes, epochs=epochs,
                               batch=batch, seed=seed, threads=threads, log_fn=log_fn)
-    # The threshold is chosen on the validation faces and varied copies of them, made as the
-    # training copies are (small, blurred, dim, tilted): the faces the cascade meets at run
-    # time are harder than validation photos, on which the SVM is seldom unsure.
-    hard = face_crops(data.subset(splits[1]), spec, detector=detector, seed=seed + 1,
-                      augment=replace(augment, copies=VARIED_COPIES, balance=False), also=(svm.crop,))
     cascade = choose_threshold(svm.classify_crops(hard.also[0]), _softmax(_predict_logits(net, hard.crops)),
                                hard.labels, classes, max_cnn_fraction=max_cnn_fraction)
     cascade["validation"]["faces"] = {"validation": len(va.labels), "varied_copies": VARIED_COPIES}

@@ -400,7 +400,11 @@ def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads:
     return records
 
 
-def match_faces(found, truth, min_side: int = 24, iou: float = 0.4):
+#: A detection finds an annotated face when their boxes overlap at this IoU or more.
+MATCH_IOU = 0.4
+
+
+def match_faces(found, truth, min_side: int = 24, iou: float = MATCH_IOU):
     """Score one photo's detections: ``(faces counted per class, found per class, false detections)``.
 
     ``truth`` holds ``(label, x1, y1, x2, y2)``; a face counts when its shorter
@@ -521,7 +525,7 @@ def _best_threshold(rows, values, settings) -> tuple[float, float, dict] | None:
     return best
 
 
-def _tallies(row, values, thresholds, min_side: int, iou: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+def _tallies(row, values, thresholds, min_side: int, iou: float = MATCH_IOU) -> tuple[np.ndarray, np.ndarray]:
     """Faces found per class (columns in ``CLASSES`` order) and false detections in one photo,
     at each threshold: its proposals whose value is at least it, duplicates merged as
     :func:`maskhog.detect.merge_duplicates` does, matched as :func:`match_faces` does."""

@@ -70,6 +70,12 @@ class FaceCrops:
     skipped: list = field(default_factory=list)
     also: tuple = ()   # the same faces cut by each of face_crops' ``also`` rules
 
+    def originals(self) -> "FaceCrops":
+        """The faces as found, without their augmented copies."""
+        own = self.origin != "augmented"
+        return FaceCrops(self.crops[own], self.labels[own], self.groups[own], self.origin[own], self.sources,
+                         self.skipped, tuple(a[own] for a in self.also))
+
     def summary(self) -> dict:
         return {"crops": len(self.labels), "by_label": dict(Counter(self.labels.tolist())),
                 "by_origin": dict(Counter(self.origin.tolist())), "skipped": len(self.skipped)}

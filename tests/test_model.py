@@ -189,6 +189,10 @@ def test_face_crops_varies_each_face_alike_for_every_rule(texture_folders):
     dist = np.abs(grayed[:, None] - both.crops[None].astype(float)).mean(axis=(2, 3))
     np.testing.assert_array_equal(dist.argmin(axis=1), np.arange(len(colour)))
     assert np.diag(dist).max() < 3
+    # Without the copies: the faces as they are, by every rule.
+    plain = face_crops(data, CropSpec(size=32), also=(CropSpec(size=32, color=True),))
+    np.testing.assert_array_equal(both.originals().crops, plain.crops)
+    np.testing.assert_array_equal(both.originals().also[0], plain.also[0])
 
 
 def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
