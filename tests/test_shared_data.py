@@ -93,21 +93,23 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     photos, (_, _, test) = _split_scenes([shared / "scenes"], seed=0)
     detector, linear = MaskHog(), MaskHog(verifier="linear").verifier
     assert isinstance(detector.verifier, CnnFaceVerifier) and isinstance(linear, FaceVerifier)
-    assert detector.verifier.candidate_threshold == linear.candidate_threshold
+    # The CNN verifier judges proposals from a lower template score than the linear one.
+    assert detector.verifier.candidate_threshold < linear.candidate_threshold
     cnn, svm, alone = [], [], []
     for path in test:
         image = read_image(path)
         truth = [(label, *box) for label, box in photos[path]]
         # One set of proposals, judged three ways (as MaskHog.detect does each).
-        proposals = detector.propose(image, linear.candidate_threshold)
+        proposals = detector.propose(image, detector.verifier.candidate_threshold)
         cnn.append((merge_duplicates(detector.verifier.keep(image, proposals, detector.threshold)), truth))
-        svm.append((merge_duplicates(linear.keep(image, proposals, detector.threshold)), truth))
+        mine = [f for f in proposals if f.score >= linear.candidate_threshold]
+        svm.append((merge_duplicates(linear.keep(image, mine, detector.threshold)), truth))
         alone.append((merge_duplicates([f for f in proposals if f.score >= detector.threshold]), truth))
     c, v, a = (_detection_figures(kept, 24) for kept in (cnn, svm, alone))
-    # Measured: CNN 0.75 / 0.60 at precision 0.93; linear 0.65 / 0.48 at 0.92; templates alone
+    # Measured: CNN 0.78 / 0.64 at precision 0.92; linear 0.65 / 0.48 at 0.92; templates alone
     # 0.59 / 0.45 at 0.87.
     assert len(test) == 137 and v["faces"]["with_mask"] == 448
     assert v["recall_with_mask"] >= 0.63 and v["recall_without_mask"] >= 0.45 and v["precision"] >= 0.90
     assert v["recall_with_mask"] > a["recall_with_mask"] + 0.04 and v["precision"] > a["precision"]
-    assert c["recall_with_mask"] >= 0.72 and c["recall_without_mask"] >= 0.52 and c["precision"] >= 0.90
+    assert c["recall_with_mask"] >= 0.75 and c["recall_without_mask"] >= 0.58 and c["precision"] >= 0.90
     assert c["recall_with_mask"] > v["recall_with_mask"] + 0.05 and c["recall_without_mask"] > v["recall_without_mask"]
