@@ -272,8 +272,8 @@ def fit_classifier(X_train, y_train, X_val, y_val, *, C_grid=C_GRID, seed=0, cro
     whose calibrated probabilities have the lowest log-loss there is kept (of
     equals, the smaller C). The probabilities are what the cascade and the
     decisions read, so they are what is judged: the balanced accuracy of the
-    raw votes, used before, jumped between neighbouring C on the same faces
-    and picked ones that scored worse on the test faces
+    raw votes, used before, turned on a few of the 14 validation faces of
+    ``incorrect_mask`` and picked a C that scored worse on the test faces
     (``docs/studies/c-choice/REPORT.md``).
 
     Returns the model and a record of the search.
