@@ -8,8 +8,10 @@ and tests all three (SVM, CNN, cascade) on the with_mask / without_mask face
 boxes of scenes/ whose shorter side is at least 24 px: the cross-source
 figure of train/measure.py. Also records the cascade's trade-off on those
 faces (its accuracy and share of CNN calls at a range of thresholds), to show
-what the threshold chosen on faces/ validation leaves on the table. Writes
-train/measurements_cnn.json.
+what the threshold chosen on faces/ validation leaves on the table, and how
+steady that choice is: ``--draws N`` more draws of the varied validation
+copies the threshold is chosen on, each chosen again and tested on the same
+scene faces. Writes train/measurements_cnn.json.
 """
 
 import argparse
@@ -21,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from default_model import SETTINGS, recipe_finder
+from dataclasses import replace
+
 from maskhog.cnn import Cascade
-from maskhog.cnn_training import cascade_curve, train_cnn
-from maskhog.data import load_dataset
+from maskhog.cnn_training import VARIED_COPIES, cascade_curve, choose_threshold, train_cnn
+from maskhog.data import group_split, load_dataset
 from maskhog.evaluation import classification_metrics
 from maskhog.training import face_crops, train
 
@@ -36,6 +40,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gray", action="store_true", help="Train the CNN on gray crops, as the SVM.")
+    parser.add_argument("--draws", type=int, default=4, help="More draws of the varied validation copies.")
     parser.add_argument("--out", type=Path, default=HERE / "measurements_cnn.json")
     args = parser.parse_args()
     start = time.time()
@@ -73,8 +78,32 @@ def main():
                                                          sorted(thresholds))]
     for row in out["cascade_curve"]:
         print("  threshold {threshold}: {cnn_fraction:.1%} to the CNN, accuracy {accuracy:.4f}".format(**row))
+    out["cascade_draws"] = other_draws(args.data / "faces", svm, cnn, proba, y, args.draws)
     out["seconds"] = round(time.time() - start, 1)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
+
+
+def other_draws(faces, svm, cnn, proba, y, n):
+    """The threshold chosen again on other draws of the varied validation copies (the recipe's
+    draw is seed + 1), each tested on the scene faces whose probabilities are in ``proba``."""
+    seed = SETTINGS["seed"]
+    data = load_dataset(faces)
+    validation = data.subset(group_split(data, (0.7, 0.15, 0.15), seed=seed)[1])
+    varied = replace(SETTINGS["augment"], copies=VARIED_COPIES, balance=False)
+    rows = []
+    for draw in range(seed + 2, seed + 2 + n):
+        hard = face_crops(validation, cnn.crop, detector=recipe_finder(), augment=varied, seed=draw,
+                          also=(svm.crop,))
+        choice = choose_threshold(svm.classify_crops(hard.also[0]), cnn.classify_crops(hard.crops),
+                                  hard.labels, svm.classes)
+        ((t, fraction, accuracy),) = cascade_curve(proba["svm"], proba["cnn"], y, svm.classes,
+                                                   [choice["threshold"]])
+        rows.append({"seed": draw, "threshold": choice["threshold"],
+                     "validation_cnn_fraction": choice["validation"]["cnn_fraction"],
+                     "cnn_fraction": round(fraction, 4), "accuracy": round(accuracy, 4)})
+        print("  draw {seed}: threshold {threshold}, {cnn_fraction:.1%} of scene faces to the CNN, "
+              "accuracy {accuracy:.4f}".format(**rows[-1]), flush=True)
+    return rows
 
 
 if __name__ == "__main__":
