@@ -41,6 +41,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--gray", action="store_true", help="Train the CNN on gray crops, as the SVM.")
     parser.add_argument("--draws", type=int, default=4, help="More draws of the varied validation copies.")
+    parser.add_argument("--draw-copies", type=int, default=VARIED_COPIES,
+                        help="Varied copies per validation face in those draws (default: the recipe's).")
     parser.add_argument("--out", type=Path, default=HERE / "measurements_cnn.json")
     args = parser.parse_args()
     start = time.time()
@@ -78,18 +80,19 @@ def main():
                                                          sorted(thresholds))]
     for row in out["cascade_curve"]:
         print("  threshold {threshold}: {cnn_fraction:.1%} to the CNN, accuracy {accuracy:.4f}".format(**row))
-    out["cascade_draws"] = other_draws(args.data / "faces", svm, cnn, proba, y, args.draws)
+    out["cascade_draws"] = other_draws(args.data / "faces", svm, cnn, proba, y, args.draws, args.draw_copies)
     out["seconds"] = round(time.time() - start, 1)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
 
 
-def other_draws(faces, svm, cnn, proba, y, n):
-    """The threshold chosen again on other draws of the varied validation copies (the recipe's
-    draw is seed + 1), each tested on the scene faces whose probabilities are in ``proba``."""
+def other_draws(faces, svm, cnn, proba, y, n, copies=VARIED_COPIES):
+    """The threshold chosen again on other draws of ``copies`` varied copies of each validation
+    face (the recipe's draw is seed + 1), each tested on the scene faces whose probabilities
+    are in ``proba``."""
     seed = SETTINGS["seed"]
     data = load_dataset(faces)
     validation = data.subset(group_split(data, (0.7, 0.15, 0.15), seed=seed)[1])
-    varied = replace(SETTINGS["augment"], copies=VARIED_COPIES, balance=False)
+    varied = replace(SETTINGS["augment"], copies=copies, balance=False)
     rows = []
     for draw in range(seed + 2, seed + 2 + n):
         hard = face_crops(validation, cnn.crop, detector=recipe_finder(), augment=varied, seed=draw,
