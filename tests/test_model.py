@@ -138,18 +138,16 @@ def test_the_c_search_keeps_the_c_whose_calibrated_probabilities_fit_validation_
     grid = (1e-5, 1e-3, 10.0)
     model, search = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=grid,
                                    crop=CropSpec(size=32), n_jobs=1)
-    losses = {}
+    alone, losses = {}, {}
     for C in grid:
-        alone, _ = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=(C,),
-                                  crop=CropSpec(size=32), n_jobs=1)
-        p = alone.predict_proba(X[val_i])
-        losses[C] = -np.mean([np.log(p[i, alone.classes.index(t)]) for i, t in enumerate(y[val_i])])
+        alone[C], _ = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=(C,),
+                                     crop=CropSpec(size=32), n_jobs=1)
+        p = alone[C].predict_proba(X[val_i])
+        losses[C] = -np.mean([np.log(p[i, alone[C].classes.index(t)]) for i, t in enumerate(y[val_i])])
         assert search["C_grid"][str(C)] == pytest.approx(losses[C], abs=1e-5)
     assert max(losses.values()) - min(losses.values()) > 0.01
     assert search["C"] == min(losses, key=losses.get)
-    chosen, _ = fit_classifier(X[train_i], y[train_i], X[val_i], y[val_i], C_grid=(search["C"],),
-                               crop=CropSpec(size=32), n_jobs=1)
-    np.testing.assert_array_equal(model.predict_proba(X[val_i]), chosen.predict_proba(X[val_i]))
+    np.testing.assert_array_equal(model.predict_proba(X[val_i]), alone[search["C"]].predict_proba(X[val_i]))
 
 
 def test_evaluate_writes_a_report(trained, texture_folders, tmp_path):

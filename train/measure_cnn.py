@@ -18,13 +18,12 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from default_model import SETTINGS, recipe_finder
-from dataclasses import replace
-
 from maskhog.cnn import Cascade
 from maskhog.cnn_training import VARIED_COPIES, cascade_curve, choose_threshold, train_cnn
 from maskhog.data import group_split, load_dataset
@@ -93,13 +92,13 @@ def other_draws(faces, svm, cnn, proba, y, n, copies=VARIED_COPIES):
     data = load_dataset(faces)
     validation = data.subset(group_split(data, (0.7, 0.15, 0.15), seed=seed)[1])
     varied = replace(SETTINGS["augment"], copies=copies, balance=False)
-    rows = []
+    finder, rows = recipe_finder(), []
     for draw in range(seed + 2, seed + 2 + n):
-        hard = face_crops(validation, cnn.crop, detector=recipe_finder(), augment=varied, seed=draw,
+        hard = face_crops(validation, cnn.crop, detector=finder, augment=varied, seed=draw,
                           also=(svm.crop,))
         choice = choose_threshold(svm.classify_crops(hard.also[0]), cnn.classify_crops(hard.crops),
                                   hard.labels, svm.classes)
-        ((t, fraction, accuracy),) = cascade_curve(proba["svm"], proba["cnn"], y, svm.classes,
+        ((_, fraction, accuracy),) = cascade_curve(proba["svm"], proba["cnn"], y, svm.classes,
                                                    [choice["threshold"]])
         rows.append({"seed": draw, "threshold": choice["threshold"],
                      "validation_cnn_fraction": choice["validation"]["cnn_fraction"],
