@@ -28,7 +28,7 @@ from maskhog.crops import crop_faces  # noqa: E402
 from maskhog.data import group_split, load_datasets  # noqa: E402
 from maskhog.evaluation import classification_metrics  # noqa: E402
 from maskhog.features import face_features  # noqa: E402
-from maskhog.training import C_GRID, face_crops, face_finder, fit_classifier  # noqa: E402
+from maskhog.training import C_GRID, face_crops, face_finder, fit_classifier, log_loss  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data", type=Path, default=HERE.parents[3] / "shared" / "data")
@@ -59,10 +59,8 @@ def judged(model, Xv, Xt):
     for name, Xs, labels in (("validation", Xv, y["validation"]), ("test", Xt, y["test"])):
         p = model.predict_proba(Xs)
         m = classification_metrics(labels, p, model.classes)
-        truth = np.array([model.classes.index(c) for c in labels])
         out[name] = {"balanced_accuracy": round(m["balanced_accuracy"], 4), "macro_f1": round(m["macro_f1"], 4),
-                     "accuracy": round(m["accuracy"], 4),
-                     "log_loss": round(float(-np.log(np.clip(p[np.arange(len(p)), truth], 1e-12, 1)).mean()), 4),
+                     "accuracy": round(m["accuracy"], 4), "log_loss": round(log_loss(model, Xs, labels), 4),
                      "incorrect_recall": round(m["per_class"]["incorrect_mask"]["recall"], 4)}
     return out
 
