@@ -323,33 +323,40 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
 @click.option("--cnn-verifier/--no-cnn-verifier", default=True, show_default=True,
               help="Also train the CNN face verifier (needs PyTorch: pip install 'maskhog[cnn]'; "
                    "about 25 minutes more on two threads).")
-def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn_verifier):
+@click.option("--linear-verifier/--no-linear-verifier", default=None,
+              help="Also train the linear face verifier (about 3 minutes). Default: only where the "
+                   "CNN one is not trained, since the detector prefers the CNN one.")
+def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn_verifier, linear_verifier):
     """Train maskhog's face detector (fHOG templates and face verifiers) on Pascal VOC SCENES folders.
 
     Photos are split by image (20% test, 10% validation held out); chips are
     cut around the training photos' faces at the detector's scale, and the
     second template also learns from face photos (--faces) pasted into
-    scenes. Then the face verifiers (a linear one, and a small CNN where
-    PyTorch is installed) learn which of the templates' proposals at a low
-    threshold are faces; the detector uses the CNN one where there is one.
-    With the project's scenes/ and faces/ it makes a detector that measures
-    as the shipped one does (about 16 minutes and 6.5 GB on 2 cores, plus 20
-    for the CNN).
+    scenes. Then a face verifier learns which of the templates' proposals at
+    a low threshold are faces: a small CNN where PyTorch is installed, else
+    a linear one (--linear-verifier: both). With the project's scenes/ and
+    faces/ it makes a detector that measures as the shipped one does (about
+    13 minutes and 6.5 GB on 2 cores for the templates, plus 25 for the CNN
+    verifier or 3 for the linear one).
     """
     import importlib.util
     import tempfile
     from pathlib import Path
 
+    from .detector_training import VERIFIER
     from .detector_training import train_detector as run
     from .verify import CNN_VERIFIER_FILE
 
     if cnn_verifier and importlib.util.find_spec("torch") is None:
         _log("no PyTorch here: the linear face verifier only (pip install 'maskhog[cnn]' for the CNN one)")
         cnn_verifier = False
+    if linear_verifier is None:
+        linear_verifier = not cnn_verifier
     with tempfile.TemporaryDirectory() as tmp:
         try:
             records = run(list(scenes), faces, out_dir=out_dir, work=work or tmp, seed=seed,
-                          threads=threads, max_runtime=max_runtime, log_fn=_log)
+                          threads=threads, max_runtime=max_runtime,
+                          verifier=VERIFIER if linear_verifier else None, log_fn=_log)
             if cnn_verifier:
                 from .cnn_verifier_training import train_cnn_verifier
 

@@ -146,6 +146,16 @@ class MaskHog(PerThread):
         self._local = threading.local()
         self._detectors()   # fail now, with the folder's name, if a template is unreadable
 
+    def with_pose(self) -> "MaskHog":
+        """This detector with dlib's pose templates scanned too, sharing its face verifier."""
+        if self.pose:
+            return self
+        import copy
+
+        twin = copy.copy(self)
+        twin.pose, twin._local = True, threading.local()
+        return twin
+
     def _detectors(self):
         dets = getattr(self._local, "detectors", None)
         if dets is None:

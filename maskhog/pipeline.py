@@ -14,7 +14,7 @@ import numpy as np
 from .crops import crop_faces
 from .io import scaled, to_bgr, to_gray
 
-__all__ = ["FaceResult", "MaskDetector", "LOOKS", "ENLARGE", "LOOKS_FACE_PROBABILITY"]
+__all__ = ["FaceResult", "MaskDetector", "LOOKS", "ENLARGE", "MIRROR", "LOOKS_FACE_PROBABILITY"]
 
 #: When no face is found, the image is looked at again, shrunk to at most ``side`` pixels
 #: on its longer side and inside a gray border of ``border`` times that side, for each
@@ -36,13 +36,20 @@ LOOKS = ((400, 0.4), (200, 0.6), (150, 0.8))
 #: 0.913 / 0.963, two more of 295 face-free windows given a face; enlarging more found a little
 #: more and gave faces to up to nine more windows).
 ENLARGE = (200, 300)
+#: When no look finds a face, all of them are made again on the image mirrored left to right:
+#: the templates score a face and its mirror image differently, so this is a second chance at
+#: a close-up they nearly found (figures below).
+MIRROR = True
 #: In those looks, what the templates find is a face when the CNN face verifier gives it at
 #: least this probability (its own threshold, for scene photos, would drop a tenth of the
-#: close-ups). Chosen on the same training photos, and on 295 face-free windows of training
-#: scene photos: the lowest of 0, 0.02, 0.05, 0.1, 0.2 that gives a face to at most 5% of
-#: the windows (the templates alone gave one to 27%; at 0.05, 4.7%), at the cost of 0.023 /
-#: 0.014 of the masked / unmasked close-ups.
-LOOKS_FACE_PROBABILITY = 0.05
+#: close-ups). Chosen with the later looks as they are (dlib's pose templates too, then the
+#: mirror image) on 607 faces/ photos of the detector's training groups and 295 face-free
+#: windows of training scene photos: the lowest of 0.1, 0.15, 0.2 that gives a face to at most
+#: 5% of the windows (14; 0.971 / 0.976 of the masked / unmasked photos found). On 1,011
+#: held-out faces/ photos and 136 windows of test scene photos: 0.951 / 0.976 found, 6 windows
+#: given a face; the looks before, at 0.05: 0.928 / 0.941 and 10 windows
+#: (docs/studies/detector-looks/REPORT.md).
+LOOKS_FACE_PROBABILITY = 0.15
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,9 @@ class MaskDetector:
         In those looks, the CNN face verifier's probability a face needs
         (default :data:`LOOKS_FACE_PROBABILITY`; 0: the templates alone, which
         find more close-ups and more faces where there are none).
+    looks_pose : bool
+        In those looks, also scan dlib's pose templates (``MaskHog.with_pose``)
+        where the detector is maskhog's own.
 
     Examples
     --------
@@ -103,7 +113,7 @@ class MaskDetector:
     """
 
     def __init__(self, detector=None, model=None, *, min_face: int = 0, second_look: bool = True,
-                 looks_face_probability: float = LOOKS_FACE_PROBABILITY):
+                 looks_face_probability: float = LOOKS_FACE_PROBABILITY, looks_pose: bool = True):
         from .detect import MaskHog
         from pathlib import Path
 
@@ -116,6 +126,13 @@ class MaskDetector:
         self.min_face = int(min_face)
         self.second_look = bool(second_look)
         self.looks_face_probability = float(looks_face_probability)
+        # The later looks are for still photos, where a few milliseconds more matter less than a
+        # missed face: there maskhog's detector also scans dlib's pose templates, and looks at
+        # the mirror image too. Both were measured with maskhog's detector only: with dlib's
+        # stock one the mirror image of the demo's masked photo shows a face on her flag.
+        own = isinstance(self.detector, MaskHog)
+        self.looks_detector = self.detector.with_pose() if own and looks_pose else self.detector
+        self.mirror = own
 
     def big_enough(self, box) -> bool:
         """Whether a face box reaches ``min_face`` pixels on its shorter side."""
@@ -135,25 +152,45 @@ class MaskDetector:
         When none is found and :attr:`second_look` is set, the image is searched
         again, shrunk and framed by a gray border, at each of :data:`LOOKS` in
         turn until a face is found, and then, if it is small, enlarged
-        (:data:`ENLARGE`).
+        (:data:`ENLARGE`); these later looks also scan dlib's pose templates
+        (:attr:`looks_detector`). Last, all the looks are made again on the
+        image mirrored left to right (:data:`MIRROR`; maskhog's detector only).
         """
         from .detect import MAX_SIDE
 
         longer = max(image.shape[:2])
         # Never enlarge past the size the detector would shrink back to anyway.
-        faces = self._search(image, min(scale * self.search_scale(), max(1.0, MAX_SIDE / longer)))
-        for side, border in LOOKS if self.second_look else ():
-            if faces:
-                break
-            f = min(1.0, side / longer)
-            faces = self._search(image, f, border=int(round(border * round(longer * f))))
-        if not faces and self.second_look and longer < ENLARGE[0]:
-            faces = self._search(image, ENLARGE[1] / longer)
+        first = min(scale * self.search_scale(), max(1.0, MAX_SIDE / longer))
+        faces = self._search(image, first, detector=self.detector)
+        if faces or not self.second_look:
+            return faces
+        faces = self._later_looks(image)
+        if not faces and MIRROR and self.mirror:
+            import cv2
+
+            from .detect import Face
+
+            w = image.shape[1]
+            mirrored = cv2.flip(image, 1)
+            found = self._search(mirrored, first) or self._later_looks(mirrored)
+            faces = [Face((w - x2, y1, w - x1, y2), face.score) for face in found
+                     for x1, y1, x2, y2 in [face.box]]
         return faces
 
-    def _search(self, image: np.ndarray, f: float, border: int = 0) -> list:
+    def _later_looks(self, image: np.ndarray) -> list:
+        """The framed looks (:data:`LOOKS`), then the enlarged one (:data:`ENLARGE`)."""
+        longer = max(image.shape[:2])
+        for side, border in LOOKS:
+            f = min(1.0, side / longer)
+            faces = self._search(image, f, border=int(round(border * round(longer * f))))
+            if faces:
+                return faces
+        return self._search(image, ENLARGE[1] / longer) if longer < ENLARGE[0] else []
+
+    def _search(self, image: np.ndarray, f: float, border: int = 0, detector=None) -> list:
         """Faces of ``min_face`` pixels or more in ``image`` resized by ``f`` and framed by
-        ``border`` gray pixels, in ``image``'s own pixels (cut at its edges when framed)."""
+        ``border`` gray pixels, in ``image``'s own pixels (cut at its edges when framed), found
+        by ``detector`` (default: :attr:`looks_detector`)."""
         import cv2
 
         from .detect import Face
@@ -164,18 +201,19 @@ class MaskDetector:
         if border:
             image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
                                        value=(128, 128, 128))
-        verifier = getattr(self.detector, "verifier", None)
+        detector = detector or self.looks_detector
+        verifier = getattr(detector, "verifier", None)
         if border and verifier is not None:
             # The face verifiers learned from scene photos. A close-up framed in gray is
             # another kind of picture: the templates judge at their own threshold, then the
             # CNN verifier, if there is one, at the lower looks_face_probability.
             from .verify import CnnFaceVerifier
 
-            found = self.detector.detect(image, verify=False)
+            found = detector.detect(image, verify=False)
             if isinstance(verifier, CnnFaceVerifier):
-                found = verifier.keep(image, found, self.detector.threshold, self.looks_face_probability)
+                found = verifier.keep(image, found, detector.threshold, self.looks_face_probability)
         else:
-            found = self.detector.detect(image)
+            found = detector.detect(image)
         faces = []
         for face in found:
             box = tuple(int(round((v - border) / f)) for v in face.box)

@@ -131,15 +131,23 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     import cv2
     face = tmp_path / "astronaut.png"
     cv2.imwrite(str(face), photos["astronaut"])
-    empty = tmp_path / "camera.png"
-    cv2.imwrite(str(empty), photos["camera"])
+    from skimage import data
+
+    empty = tmp_path / "moon.png"   # a real photo with no face
+    cv2.imwrite(str(empty), data.moon())
+    profile = tmp_path / "camera.png"   # the cameraman's face in profile, his eye at the camera
+    cv2.imwrite(str(profile), photos["camera"])
     bad = tmp_path / "bad.jpg"
     bad.write_text("x")
-    result = CliRunner().invoke(main, ["detect", str(face), str(empty), str(bad)])
+    result = CliRunner().invoke(main, ["detect", str(face), str(empty), str(profile), str(bad)])
     assert result.exit_code == 0, result.output
-    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    first, second, third = (json.loads(line) for line in result.stdout.splitlines())
     (box,) = first["faces"]
     assert 160 < box["box"][0] < 190 and second == {"image": str(empty), "faces": []}
+    # Found only in the mirror image (the last of predict's later looks), boxed in the photo's pixels.
+    (box,) = third["faces"]
+    x1, y1, x2, y2 = box["box"]
+    assert 195 < x1 < 225 and 115 < y1 < 145 and 35 < x2 - x1 < 70
     assert "bad.jpg" in result.stderr
     rows = CliRunner().invoke(main, ["detect", str(face), "--format", "csv"]).stdout.splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,score" and rows[1].startswith(f"{face},0,")

@@ -113,3 +113,25 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     assert v["recall_with_mask"] > a["recall_with_mask"] + 0.04 and v["precision"] > a["precision"]
     assert c["recall_with_mask"] >= 0.75 and c["recall_without_mask"] >= 0.58 and c["precision"] >= 0.90
     assert c["recall_with_mask"] > v["recall_with_mask"] + 0.05 and c["recall_without_mask"] > v["recall_without_mask"]
+
+
+def test_a_close_up_the_templates_miss_is_found_mirrored(shared, monkeypatch):
+    """A held-out faces/ photo that no look finds as it is, and the same looks find mirrored."""
+    import cv2
+
+    from maskhog import pipeline
+    from maskhog.io import read_image
+    from maskhog.pipeline import MaskDetector
+
+    photo = read_image(shared / "faces" / "without_mask" / "cd_260f1980ad54.jpg")
+    finder = MaskDetector()
+    (face,) = finder.find_faces(photo)
+    (result,) = finder.detect(photo)
+    assert result.box == face.box and result.label == "without_mask"
+    # Found in the mirror image, by the first look or a later one; its box mirrored back.
+    mirrored = cv2.flip(photo, 1)
+    (seen,) = (finder._search(mirrored, 1.0) or finder._later_looks(mirrored))
+    w = photo.shape[1]
+    assert face.box == (w - seen.box[2], seen.box[1], w - seen.box[0], seen.box[3])
+    monkeypatch.setattr(pipeline, "MIRROR", False)
+    assert finder.find_faces(photo) == []

@@ -8,6 +8,7 @@ from skimage import data
 from maskhog.detect import Face, MaskHog, box_iou
 from maskhog.detector_training import match_faces
 from maskhog.model import ModelError
+from maskhog.pipeline import MaskDetector
 from maskhog.verify import CNN_VERIFIER_FILE, VERIFIER_FILE, CnnFaceVerifier, FaceVerifier
 
 HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
@@ -89,6 +90,9 @@ def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     calls, probabilities = [], []
     real, keep = finder.detector.detect, finder.detector.verifier.keep
     finder.detector.detect = lambda image, **kw: calls.append((image.shape[0], kw)) or real(image, **kw)
+    looks_detect = finder.looks_detector.detect   # the later looks: dlib's pose templates too
+    assert finder.looks_detector.pose and finder.looks_detector.verifier is finder.detector.verifier
+    finder.looks_detector.detect = lambda image, **kw: calls.append((image.shape[0], kw)) or looks_detect(image, **kw)
     finder.detector.verifier.keep = lambda *a: probabilities.append(a[3:]) or keep(*a)
     assert len(finder.find_faces(tight)) == 1
     # First look: the photo as it is, verified as usual; then framed in gray, the templates
@@ -339,8 +343,13 @@ def test_cli_pose_switch(astronaut, tmp_path):
     for switch in ("--pose", "--no-pose", None):
         result = runner.invoke(main, ["detect", str(image)] + ([switch] if switch else []))
         assert result.exit_code == 0, result.output
-        found[switch] = any(on_her(f["box"]) for f in json.loads(result.stdout)["faces"])
-    assert found == {"--pose": True, "--no-pose": False, None: False}
+        found[switch] = [f["box"] for f in json.loads(result.stdout)["faces"] if on_her(f["box"])]
+    # With --pose the first look finds her. Without, only a later look does: those scan
+    # dlib's pose templates whatever the switch (turned off, they find nothing).
+    assert found["--pose"] == [list(f.box) for f in MaskDetector(MaskHog(pose=True), second_look=False).find_faces(tilted)]
+    assert found[None] == found["--no-pose"] and found[None] != found["--pose"] and len(found[None]) == 1
+    assert MaskDetector(second_look=False).find_faces(tilted) == []
+    assert MaskDetector(looks_pose=False).find_faces(tilted) == []
     result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--pose"])
     assert result.exit_code == 2 and "--pose is for --detector maskhog" in result.output
 
