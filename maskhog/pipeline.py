@@ -170,11 +170,12 @@ class MaskDetector:
 
             from .detect import Face
 
-            w = image.shape[1]
             mirrored = cv2.flip(image, 1)
             found = self._search(mirrored, first) or self._later_looks(mirrored)
-            faces = [Face((w - x2, y1, w - x1, y2), face.score) for face in found
-                     for x1, y1, x2, y2 in [face.box]]
+            w = image.shape[1]
+            # Mirror each box back: x runs from the right edge in the mirror image.
+            faces = [Face((w - face.box[2], face.box[1], w - face.box[0], face.box[3]), face.score)
+                     for face in found]
         return faces
 
     def _later_looks(self, image: np.ndarray) -> list:
