@@ -176,6 +176,13 @@ def _detector_option(f):
              "by --detector-model.")(f)
 
 
+def _later_looks_option(f):
+    return click.option("--later-looks/--no-later-looks", "later_looks", default=True, show_default=True,
+                        help="Look again at an image in which no face is found: shrunk into a gray "
+                             "border, enlarged if small, mirrored (close-ups and thumbnails are found; "
+                             "a 640x480 photo with nobody in it costs about 4 times as much).")(f)
+
+
 def _make_detector(name, templates_dir, dnn_model=None, dnn_config=None, verifier="auto", pose=False,
                    **options):
     from .detect import make_detector
@@ -425,9 +432,10 @@ def evaluate(data, model_path, report_dir, min_face, faces, stage, cnn_path, cas
               help="Images processed in parallel, one detector per worker process.")
 @_stage_options()
 @_min_face_option
+@_later_looks_option
 def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifier, pose, dnn_model, dnn_config, upsample,
             annotate_dir, fail_on, every, jobs,
-            stage, cnn_path, cascade_threshold, min_face):
+            stage, cnn_path, cascade_threshold, min_face, later_looks):
     """Find the faces in INPUTS and say whether each wears a mask.
 
     INPUTS are image files, video files (every N-th frame), folders (searched
@@ -456,7 +464,7 @@ def predict(inputs, demo, model_path, fmt, detector_name, templates_dir, verifie
     detector = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, verifier, pose,
                                            upsample=upsample),
                             _load_classifier(model_path, stage, cnn_path, cascade_threshold),
-                            min_face=min_face)
+                            min_face=min_face, second_look=later_looks)
 
     def images():
         """(name, image) pairs in input order; bad inputs are reported and skipped."""
@@ -617,7 +625,8 @@ def _annotate(image, faces, folder, name, written):
 @_detector_option
 @_upsample_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-def detect(images, detector_name, templates_dir, verifier, pose, dnn_model, dnn_config, upsample, fmt):
+@_later_looks_option
+def detect(images, detector_name, templates_dir, verifier, pose, dnn_model, dnn_config, upsample, fmt, later_looks):
     """Print the face boxes found in IMAGES (no mask verdict): to check a detector or pre-label data.
 
     One record per image: ``image`` and ``faces: [{box: [x1, y1, x2, y2], score}]``.
@@ -629,9 +638,9 @@ def detect(images, detector_name, templates_dir, verifier, pose, dnn_model, dnn_
 
     from .pipeline import MaskDetector
 
-    # The same search as predict's (a second look inside a border when nothing is found).
+    # The same search as predict's (later looks when nothing is found).
     finder = MaskDetector(_make_detector(detector_name, templates_dir, dnn_model, dnn_config, verifier, pose,
-                                         upsample=upsample))
+                                         upsample=upsample), second_look=later_looks)
     if fmt == "csv":
         click.echo("image,face,x1,y1,x2,y2,score")
     for path in images:

@@ -148,6 +148,8 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     (box,) = third["faces"]
     x1, y1, x2, y2 = box["box"]
     assert 195 < x1 < 225 and 115 < y1 < 145 and 35 < x2 - x1 < 70
+    quick = CliRunner().invoke(main, ["detect", str(profile), "--no-later-looks"])
+    assert quick.exit_code == 0 and json.loads(quick.stdout)["faces"] == []
     assert "bad.jpg" in result.stderr
     rows = CliRunner().invoke(main, ["detect", str(face), "--format", "csv"]).stdout.splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,score" and rows[1].startswith(f"{face},0,")
