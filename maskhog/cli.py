@@ -180,7 +180,7 @@ def _later_looks_option(f):
     return click.option("--later-looks/--no-later-looks", "later_looks", default=True, show_default=True,
                         help="Look again at an image in which no face is found: shrunk into a gray "
                              "border, enlarged if small, mirrored (close-ups and thumbnails are found; "
-                             "a 640x480 photo with nobody in it costs about 4 times as much).")(f)
+                             "a 640x480 photo with nobody in it takes about 0.2 s instead of 0.03).")(f)
 
 
 def _make_detector(name, templates_dir, dnn_model=None, dnn_config=None, verifier="auto", pose=False,
