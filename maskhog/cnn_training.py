@@ -155,7 +155,7 @@ def _temperature(logits, y_idx) -> float:
 def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, epochs: int = 30,
                 batch: int = 128, lr: float = 1e-2, seed: int = 0, threads: int | None = None,
                 widths=WIDTHS, lowres: float = 0.3, device: str = "cpu", sample_weight=None,
-                select=None, log_fn=None):
+                select=None, channels_last: bool = False, log_fn=None):
     """Train the CNN; keep the last epoch, where the one-cycle schedule ends.
 
     Classes weigh inversely to their number of training crops (as the SVM's
@@ -174,6 +174,8 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     ``sample_weight`` instead draws each epoch's crops with replacement in
     proportion to these weights (no class weights then). ``select(net) ->
     (score, figures)`` instead scores each epoch (highest kept, no temperature).
+    ``channels_last`` trains in that memory layout: the same network, 1.1x (64-px crops) to
+    1.4x (48 px) faster on the CPU; the shipped models were trained without it.
 
     Returns
     -------
@@ -197,7 +199,8 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
         draw = torch.as_tensor(np.asarray(sample_weight, np.float64))
 
     X = torch.from_numpy(to_blob(train_crops)).to(device)
-    net = build_network(len(classes), widths, channels=X.shape[1]).to(device)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    net = build_network(len(classes), widths, channels=X.shape[1]).to(device, memory_format=layout)
     Y = torch.from_numpy(y_tr).to(device)
     steps = max(1, (len(Y) + batch - 1) // batch)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
@@ -213,7 +216,8 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
         for k in range(steps):
             idx = order[k * batch:(k + 1) * batch].to(device)
             opt.zero_grad()
-            loss = loss_fn(net(_perturb(X[idx], gen, lowres)), Y[idx])
+            batch_x = _perturb(X[idx], gen, lowres).contiguous(memory_format=layout)
+            loss = loss_fn(net(batch_x), Y[idx])
             loss.backward()
             opt.step()
             sched.step()
@@ -231,7 +235,7 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
         if log_fn:
             shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in figures.items())
             log_fn(f"epoch {epoch}/{epochs}: loss {total / len(Y):.4f}, {shown} ({time.time() - start:.0f} s)")
-    net = net.cpu()
+    net = net.cpu().to(memory_format=torch.contiguous_format)
     net.eval()
     if select is not None:
         net.load_state_dict(best[1])

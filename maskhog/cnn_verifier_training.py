@@ -36,7 +36,10 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: at precision 0.92 against 0.75 / 0.60 at 0.93); network widths, epochs, learning rate and
 #: batch; the precision its threshold must keep on the held-out photos (``photo % 5 ==
 #: held_out``), for faces of ``min_side`` px. An optional ``background_keep`` (default 1: all)
-#: trains on that seeded share of the background proposals only.
+#: trains on that seeded share of the background proposals only. Optional ``crop_size`` and
+#: ``crop_margin`` (default 64 and 0: the proposal's box alone) change the crop it sees; neither
+#: 48 px nor a margin of 0.2 for context found more faces (docs/studies/detector-scene-misses).
+#: Optional ``channels_last`` (default False) trains in that memory layout, 1.1x-1.4x faster.
 CNN_VERIFIER = {"candidate_threshold": -1.4, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),
                 "epochs": 20, "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0,
                 "background_keep": 1.0}
@@ -86,7 +89,7 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     torch = require_torch()
     torch.set_num_threads(threads)
     start = time.time()
-    crop = CropSpec(64, 0.0, False, color=True)
+    crop = CropSpec(int(settings.get("crop_size", 64)), float(settings.get("crop_margin", 0.0)), False, color=True)
     boxed, (train, val, test) = _split_scenes(scenes, seed)
     photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
     proposer = MaskHog(folder=templates, verifier=False)
@@ -119,6 +122,7 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     net, fitted = fit_network(crops, labels, crops[:0], [], FACE_CLASSES, epochs=settings["epochs"],
                               batch=settings["batch"], lr=settings["lr"], seed=seed, threads=threads,
                               widths=tuple(settings["widths"]), sample_weight=weight, select=select,
+                              channels_last=bool(settings.get("channels_last", False)),
                               log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
     found = _best_threshold(held, _scores(net, held), settings)
     if found is None:

@@ -328,14 +328,16 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
     # OpenCV's answer on the exported graph equals PyTorch's on the trained net.
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
-    net, _ = fit_network(crops, ["with_mask", "without_mask"] * 3, crops[:2],
-                         ["with_mask", "without_mask"], ["with_mask", "without_mask"], epochs=1, threads=1)
     from maskhog.cnn_training import export_onnx
-    export_onnx(net, tmp_path / "rand.onnx", header(size=32, classes=["with_mask", "without_mask"]), 32)
-    logits = _predict_logits(net, crops)
-    expected = torch.softmax(torch.from_numpy(logits), 1).numpy()
-    got = CnnClassifier(tmp_path / "rand.onnx", backend="cpu").classify_crops(crops)
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    for channels_last in (False, True):   # trained in either memory layout, exported the same
+        net, _ = fit_network(crops, ["with_mask", "without_mask"] * 3, crops[:2],
+                             ["with_mask", "without_mask"], ["with_mask", "without_mask"], epochs=1,
+                             threads=1, channels_last=channels_last)
+        export_onnx(net, tmp_path / "rand.onnx", header(size=32, classes=["with_mask", "without_mask"]), 32)
+        logits = _predict_logits(net, crops)
+        expected = torch.softmax(torch.from_numpy(logits), 1).numpy()
+        got = CnnClassifier(tmp_path / "rand.onnx", backend="cpu").classify_crops(crops)
+        np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 # ----------------------------------------------------------------- CLI --

@@ -264,16 +264,18 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     root, templates = astronaut_voc
     folder = tmp_path / "detector"
     shutil.copytree(templates, folder)
-    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5}
+    # The options the study tried: a smaller crop, trained channels-last.
+    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "crop_size": 48, "channels_last": True}
     record = train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings,
                                 log_fn=lambda m: None)
     assert record["photos"] == {"fit": 16, "held_out": 4, "test": 4} and len(record["epochs"]) == 8
     assert 0 < record["threshold"] < 1 and record["held_out_figures"]["precision"] >= 0.5
     mine = MaskHog(folder=folder)   # the CNN verifier where the folder has one
     assert isinstance(mine.verifier, CnnFaceVerifier) and mine.verifier.threshold == record["threshold"]
+    assert mine.verifier.crop.size == 48 and mine.verifier.net.crop.size == 48
     image = cv2.imread(str(root / "images" / "s0.jpg"))
     kept = mine.detect(image)
-    assert all(any(f.box == p.box for p in mine.propose(image, -0.9)) for f in kept)
+    assert all(any(f.box == p.box for p in mine.propose(image, mine.verifier.candidate_threshold)) for f in kept)
     # The same folder asked for its linear verifier has none.
     with pytest.raises(ModelError, match="no such face verifier"):
         MaskHog(folder=folder, verifier="linear")
