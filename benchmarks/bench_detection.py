@@ -149,10 +149,10 @@ def main():
         start = time.perf_counter()
         for f in frames:
             pipeline.find_faces(f)
+        recall = " / ".join(f"{hit[c] / n[c]:.2f}" if n[c] else "-" for c in CLASSES)
         print(f"maskhog --min-face {min_face}: {(time.perf_counter() - start) * 1000 / len(frames):.1f} ms "
-              "per 640x480 frame; held-out scenes, faces of " + f"{max(24, min_face)} px and more: recall "
-              + " / ".join(f"{hit[c] / n[c]:.2f}" if n[c] else "-" for c in CLASSES)
-              + f", precision {found / max(1, found + false):.2f}")
+              f"per 640x480 frame; held-out scenes, faces of {max(24, min_face)} px and more: recall {recall}, "
+              f"precision {found / max(1, found + false):.2f}")
 
 
 if __name__ == "__main__":
