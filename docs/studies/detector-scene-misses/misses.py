@@ -42,13 +42,17 @@ def best_iou(faces, box):
     return max([box_iou(f.box, box) for f in faces] + [0.0])
 
 
-# 1. Proposed and kept, by class and size.
+# What the verifier keeps at its threshold, per photo and scan, merged as the detector does.
 t = verifier.threshold
+kept_by = {name: {src: merge_duplicates([Face(f.box, float(q)) for (s, f), q in zip(props, p)
+                                         if s == src and q >= t]) for src in ("native", "2x")}
+           for name, props, p in rows}
+
+# 1. Proposed and kept, by class and size.
 stat = defaultdict(Counter)
 for name, props, p in rows:
     by = {src: [f for s, f in props if s == src] for src in ("native", "2x")}
-    kept = {src: merge_duplicates([Face(f.box, float(q)) for (s, f), q in zip(props, p) if s == src and q >= t])
-            for src in ("native", "2x")}
+    kept = kept_by[name]
     for label, *box in boxes[name]:
         side = min(box[2] - box[0], box[3] - box[1])
         if side < 24:
@@ -94,9 +98,9 @@ for sources in (("native",), ("native", "2x")):
         print(sources, "template weight", a, "-> threshold, (masked, unmasked), precision:", sweep(sources, a))
 
 # 3. Why faces are missed at the shipped threshold, and what the false detections are.
-missed, false = Counter(), Counter()
+missed, false, far = Counter(), Counter(), {}
 for name, props, p in rows:
-    kept = merge_duplicates([Face(f.box, float(q)) for (s, f), q in zip(props, p) if s == "native" and q >= t])
+    kept = kept_by[name]["native"]
     for label, *box in boxes[name]:
         if min(box[2] - box[0], box[3] - box[1]) < 24 or best_iou(kept, box) >= 0.4:
             continue
@@ -107,19 +111,18 @@ for name, props, p in rows:
         m = best_iou([Face(tuple(b), 0) for _, *b in boxes[name]], k.box)
         if m < 0.4:
             false["IoU < 0.1 with any boxed face" if m < 0.1 else "IoU 0.1-0.4 with a boxed face"] += 1
+        if m < 0.1:
+            far.setdefault(name, []).append(k)
 print("\nmissed at the shipped threshold:", dict(sorted(missed.items())))
 print("false detections:", dict(false))
 
 # 4. The false detections far from any boxed face, each twice its box's size around it (the
 # box in green, the face probability in red), for a person to look at: are they faces?
 tiles = []
-for name, props, p in rows:
-    kept = merge_duplicates([Face(f.box, float(q)) for (s, f), q in zip(props, p) if s == "native" and q >= t])
-    far = [k for k in kept if best_iou([Face(tuple(b), 0) for _, *b in boxes[name]], k.box) < 0.1]
-    if far:
-        image = cv2.copyMakeBorder(read_image(data / "scenes" / "images" / name), 400, 400, 400, 400,
-                                   cv2.BORDER_CONSTANT)
-    for k in far:
+for name, faces in far.items():
+    image = cv2.copyMakeBorder(read_image(data / "scenes" / "images" / name), 400, 400, 400, 400,
+                               cv2.BORDER_CONSTANT)
+    for k in faces:
         x1, y1, x2, y2 = (v + 400 for v in k.box)
         half = (x2 - x1) // 2
         tile = cv2.resize(image[y1 - half:y2 + half, x1 - half:x2 + half], (128, 128))
