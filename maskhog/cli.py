@@ -282,8 +282,9 @@ def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels
 @_augment_option
 @click.option("--seed", default=0, show_default=True, help="Seed of the split, augmentation and weights.")
 @click.option("--threads", default=0, type=click.IntRange(0), help="PyTorch threads (0: all cores).")
-@click.option("--max-cnn-fraction", default=0.3, show_default=True, type=click.FloatRange(0, 1),
-              help="At most this share of validation faces may go to the CNN in the cascade.")
+@click.option("--max-cnn-fraction", default=None, type=click.FloatRange(0, 1),
+              help="At most this share of validation faces may go to the CNN in the cascade "
+                   "(default 0.25: faces of other sources go there more often).")
 @click.option("--color/--gray", default=True, show_default=True,
               help="Colour crops (mask colour is a strong cue), or gray ones as the SVM's.")
 def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fraction, color):
@@ -295,9 +296,11 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
     faces and stored in the ONNX file's header with the test figures.
     """
     from .augment import Augment
-    from .cnn_training import train_cnn as run
+    from .cnn_training import MAX_CNN_FRACTION, train_cnn as run
     from .model import ModelError, MaskClassifier, default_model_path
 
+    if max_cnn_fraction is None:
+        max_cnn_fraction = MAX_CNN_FRACTION
     try:
         svm = MaskClassifier.load(svm_path or default_model_path())
         cnn, report = run(list(data), out=out, svm=svm, augment=Augment(copies=copies), seed=seed,

@@ -74,10 +74,10 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
                for name, model, crops in (("svm", svm, [faces.crops]), ("cnn", cascade.cnn, [colour]),
                                           ("cascade", cascade, [faces.crops, colour]))}
     # Measured here (train/cnn_model.json's split, 481 scene faces): accuracy SVM 0.85,
-    # CNN 0.96, cascade 0.94 with 35% of faces sent to the CNN; balanced accuracy 0.73,
-    # 0.87, 0.85. Guards a little below. The cascade's budget is 30% of the validation
+    # CNN 0.95, cascade 0.94 with 30% of faces sent to the CNN; balanced accuracy 0.69,
+    # 0.86, 0.85. Guards a little below. The cascade's budget is 25% of the validation
     # faces and their varied copies, half of them faces/ photos, of which the SVM is surer
-    # than of scene faces.
+    # than of scene faces (with a budget of 30%: 35% sent here, cascade 0.94).
     assert figures["cnn"]["accuracy"] >= figures["svm"]["accuracy"] + 0.05
     assert figures["cnn"]["balanced_accuracy"] >= figures["svm"]["balanced_accuracy"] + 0.10
     assert figures["cascade"]["accuracy"] >= figures["svm"]["accuracy"] + 0.04
