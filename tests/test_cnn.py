@@ -276,6 +276,17 @@ def test_cascade_curve_runs_from_the_svm_alone_to_the_cnn_alone():
 
 # -------------------------------------------------------- shipped CNN --
 
+def test_many_crops_are_judged_as_each_alone(tiny_cnn, crops64):
+    """classify_crops feeds the network 64 crops at a time: the answers keep their order."""
+    cnn = CnnClassifier(tiny_cnn[0], backend="cpu")
+    crops = crops64[:150]
+    assert len(crops) == 150   # two full blobs and a part-full one
+    together = cnn.classify_crops(crops)
+    alone = np.concatenate([cnn.classify_crops(crops[i:i + 1]) for i in range(len(crops))])
+    np.testing.assert_array_equal(together, alone)
+    assert np.ptp(together[:, 0]) > 0   # different photos, different answers
+
+
 def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
     from maskhog.cli import _demo_images
     from maskhog.pipeline import MaskDetector

@@ -369,3 +369,25 @@ def test_fewer_backgrounds_keeps_every_face_and_the_backgrounds_weight():
     again = _fewer_backgrounds(crops, y, weight, 0.4, seed=0)[0]
     np.testing.assert_array_equal(again, kept_crops)   # seeded
     assert weight.sum() == pytest.approx(1.0)          # the caller's weights are untouched
+
+
+def test_cnn_verifier_scores_all_rows_in_one_pass_as_row_by_row(astronaut):
+    torch = pytest.importorskip("torch")
+    from maskhog.cnn_training import build_network
+    from maskhog.cnn_verifier_training import _face_logit, _scores
+    from maskhog.crops import CropSpec, crop_faces
+
+    torch.manual_seed(0)
+    net = build_network(2, (16, 32, 64, 128), channels=3).eval()
+    spec = CropSpec(64, 0.0, False, color=True)
+    # Photos with 7, no and 1 proposals, as the held-out rows come: boxes over the astronaut photo.
+    boxes = [(x, y, x + s, y + s) for x, y, s in [(170, 40, 150), (0, 0, 100), (300, 300, 200), (50, 200, 64),
+                                                  (400, 10, 90), (120, 320, 120), (250, 150, 48), (180, 60, 120)]]
+    rows = [{"X": crop_faces(astronaut, boxes[:7], spec)}, {"X": None}, {"X": crop_faces(astronaut, boxes[7:], spec)}]
+    together = _scores(net, rows)
+    assert [len(s) for s in together] == [7, 0, 1]
+    for row, score in zip(rows, together):
+        alone = _face_logit(net, row["X"]) if row["X"] is not None else np.zeros(0)
+        np.testing.assert_array_equal(score, alone)
+    assert np.ptp(together[0]) > 0   # the crops differ, and so do their scores
+    assert [len(s) for s in _scores(net, [{"X": None}, {"X": None}])] == [0, 0]
