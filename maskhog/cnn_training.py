@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cnn import INPUT_NAME, save_onnx, to_blob
+from .cnn import BATCH, INPUT_NAME, save_onnx, to_blob
 from .labels import CLASSES
 
 __all__ = ["build_network", "fit_network", "cascade_curve", "choose_threshold", "export_onnx",
@@ -121,11 +121,11 @@ def _perturb(x, gen, lowres: float = 0.3):
     return x.clamp(0, 255)
 
 
-def _predict_logits(net, crops, batch: int = 64):
-    """The network's logits for uint8 crops, ``batch`` at a time. Small batches are the fast
-    ones on a CPU: what a layer writes stays in the cache for the next. On 8,192 crops, two
-    threads, the verifier's network took 1.9 s in batches of 64 and 5.5 s in batches of 512,
-    for the same numbers (each crop's logits do not depend on its batch)."""
+def _predict_logits(net, crops, batch: int = BATCH):
+    """The network's logits for uint8 crops, ``batch`` at a time (small batches are faster on
+    a CPU: :data:`maskhog.cnn.BATCH`). Each crop's logits do not depend on its batch: on
+    8,192 crops, two threads, the verifier's network gave the same numbers in 1.9 s in batches
+    of 64 and 5.5 s in batches of 512."""
     torch = require_torch()
     net.eval()
     device = next(net.parameters()).device
