@@ -79,6 +79,18 @@ def padded(image, fraction=0.25):
     return cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
 
 
+def scene_figures(find, images, boxes, min_side=24):
+    """Faces counted per class, recall per class (nan where none) and precision of ``find``
+    (image -> faces) over the scene photos ``images``, against their ``boxes``."""
+    n, hit, false = Counter(), Counter(), 0
+    for image_name, image in images.items():
+        a, b, c = match(find(image), boxes[image_name], min_side)
+        n, hit, false = n + a, hit + b, false + c
+    found = sum(hit.values())
+    recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
+    return n, recall, found / max(1, found + false)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
@@ -114,13 +126,7 @@ def main():
           "| ms per 640x480 frame |")
     print("|---|---|---|---|---|---|---|---|")
     for name, det in detectors.items():
-        n, hit, false = Counter(), Counter(), 0
-        for image_name, image in images.items():
-            a, b, c = match(det.detect(image), boxes[image_name])
-            n, hit, false = n + a, hit + b, false + c
-        found = sum(hit.values())
-        recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
-        precision = found / max(1, found + false)
+        n, recall, precision = scene_figures(det.detect, images, boxes)
         seen = Counter(label for label, photo in photos if det.detect(photo))
         pipeline = MaskDetector(det)
         seen_pipeline = Counter(label for label, photo in photos if pipeline.find_faces(photo))
@@ -141,18 +147,14 @@ def main():
     finder = detectors["maskhog"]
     for min_face in (0, 24, 80):
         pipeline = MaskDetector(finder, min_face=min_face, second_look=False)
-        n, hit, false = Counter(), Counter(), 0
-        for image_name, image in images.items():
-            a, b, c = match(pipeline.find_faces(image), boxes[image_name], max(24, min_face))
-            n, hit, false = n + a, hit + b, false + c
-        found = sum(hit.values())
+        n, recall, precision = scene_figures(pipeline.find_faces, images, boxes, max(24, min_face))
         start = time.perf_counter()
         for f in frames:
             pipeline.find_faces(f)
-        recall = " / ".join(f"{hit[c] / n[c]:.2f}" if n[c] else "-" for c in CLASSES)
+        recall = " / ".join(f"{recall[c]:.2f}" if n[c] else "-" for c in CLASSES)
         print(f"maskhog --min-face {min_face}: {(time.perf_counter() - start) * 1000 / len(frames):.1f} ms "
               f"per 640x480 frame; held-out scenes, faces of {max(24, min_face)} px and more: recall {recall}, "
-              f"precision {found / max(1, found + false):.2f}")
+              f"precision {precision:.2f}")
 
 
 if __name__ == "__main__":
