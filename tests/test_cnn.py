@@ -351,6 +351,26 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_fit_network_scores_epochs_from_select_from_and_keeps_the_best_of_them():
+    torch = pytest.importorskip("torch")
+    from maskhog.cnn_training import fit_network
+
+    crops = np.random.default_rng(1).integers(0, 256, (8, 32, 32), dtype=np.uint8)
+    scores, seen = iter([0.9, 0.1, 0.5]), []
+
+    def select(net):   # the second epoch scores best; remember what each scored epoch's net says
+        seen.append(net.head.weight.detach().clone())
+        return next(scores), {"score": len(seen)}
+
+    net, record = fit_network(crops, ["with_mask", "without_mask"] * 4, crops[:0], [],
+                              ["with_mask", "without_mask"], epochs=4, batch=4, threads=1,
+                              select=select, select_from=2)
+    assert len(seen) == 3 and record["best_epoch"] == 2
+    assert [sorted(e) for e in record["epochs"]][0] == ["epoch", "loss", "seconds"]
+    assert [e.get("score") for e in record["epochs"]] == [None, 1, 2, 3]
+    assert torch.equal(net.head.weight, seen[0])
+
+
 # ----------------------------------------------------------------- CLI --
 
 def test_cli_stages_on_the_demo_photos(tmp_path):
