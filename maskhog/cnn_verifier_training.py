@@ -41,7 +41,9 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: 48 px nor a margin of 0.2 for context found more faces (docs/studies/detector-scene-misses).
 #: Optional ``channels_last`` (default False) trains in that memory layout, 1.1x-1.4x faster;
 #: optional ``select_from`` (default 1) scores the held-out photos only from that epoch on
-#: (about 7 s an epoch saved; the shipped runs kept epochs 13 to 20 of 20).
+#: (about 7 s an epoch saved; the shipped runs kept epochs 13 to 20 of 20); optional
+#: ``closeups`` (default 0) also learns from the framed later looks at that many face photos
+#: (:func:`_closeup_rows`; needs ``faces``).
 CNN_VERIFIER = {"candidate_threshold": -1.4, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),
                 "epochs": 20, "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0,
                 "background_keep": 1.0}
@@ -79,8 +81,84 @@ def _fewer_backgrounds(crops, y, weight, keep: float, seed: int):
     return crops, y, weight
 
 
+def _face_free_squares(scene_photos, n: int, rng) -> list:
+    """Up to ``n`` squares of 60-300 px cut at random from ``{path: [(label, *box)]}`` photos
+    where they overlap no annotated face (at most ``20 n`` tries)."""
+    from .detect import box_iou
+    from .io import ImageError, read_image
+
+    paths, squares = list(scene_photos), []
+    for _ in range(20 * n):
+        if len(squares) == n or not paths:
+            break
+        path = paths[rng.integers(len(paths))]
+        try:
+            image = read_image(path)
+        except ImageError:
+            paths.remove(path)
+            continue
+        h, w = image.shape[:2]
+        if min(h, w) < 60:
+            continue
+        side = int(rng.integers(60, max(61, min(h, w, 300))))
+        x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+        if all(box_iou((x, y, x + side, y + side), face[1:]) == 0 for face in scene_photos[path]):
+            squares.append(image[y:y + side, x:x + side])
+    return squares
+
+
+def _closeup_rows(faces, scene_photos, proposer, crop, n: int, seed: int, face_iou: float) -> list:
+    """Training rows (as :func:`_proposals` makes them) from the pipeline's framed later looks.
+
+    The looks shrink a photo in which no face was found and frame it in gray
+    (:data:`maskhog.pipeline.LOOKS`), and the verifier then judges what the templates (and
+    dlib's pose templates) find there. Scene proposals never look like that, so the looks'
+    verdicts were left to chance. Here ``n`` face photos of the detector's training groups
+    (tight crops: the face fills the photo) and ``n`` face-free squares of the training scene
+    photos are framed at each look: a detection overlapping the face photo's own rectangle at
+    ``face_iou`` is a face; every detection in a face-free square is background; the others
+    are left out (a loosely cropped photo's face need not fill it).
+    """
+    import cv2
+
+    from .detect import box_iou
+    from .detector_training import training_face_photos
+    from .io import ImageError, read_image, scaled
+    from .pipeline import LOOKS
+
+    rng = np.random.default_rng(seed)
+    people = training_face_photos(faces, seed)
+    chosen = [people[i] for i in rng.choice(len(people), min(n, len(people)), replace=False)]
+    squares = _face_free_squares(scene_photos, n, rng)
+    rows = []
+    for k, (image, is_face, bare) in enumerate(
+            [(p, True, label == "without_mask") for p, label in chosen] + [(q, False, False) for q in squares]):
+        if is_face:
+            try:
+                image = read_image(image)
+            except ImageError:
+                continue
+        longer = max(image.shape[:2])
+        for side, border in LOOKS:
+            small = scaled(image, min(1.0, side / longer))
+            b = int(round(border * max(small.shape[:2])))
+            framed = cv2.copyMakeBorder(small, b, b, b, b, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+            found = proposer.detect(framed, verify=False)
+            if not found:
+                continue
+            if is_face:   # 0.3: neither a face nor background (left out)
+                rect = (b, b, b + small.shape[1], b + small.shape[0])
+                iou = np.array([box_iou(f.box, rect) for f in found])
+                iou = np.where(iou >= face_iou, iou, 0.3)
+            else:
+                iou = np.zeros(len(found))
+            rows.append({"photo": -1 - k, "X": crop_faces(framed, [f.box for f in found], crop), "iou": iou,
+                         "bare": np.full(len(found), bare)})
+    return rows
+
+
 def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=CNN_VERIFIER, threads: int = 1,
-                       log_fn=print) -> dict:
+                       faces=None, log_fn=print) -> dict:
     """Train the CNN face verifier and write it to ``out`` (an ONNX file with a maskhog header).
 
     Parameters
@@ -91,6 +169,9 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
         The templates' folder (default: the shipped ones).
     threads : int
         Torch threads (1 makes runs repeat exactly).
+    faces : path, optional
+        Class folders of tight face photos (with a ``manifest.csv`` of groups), for the
+        ``closeups`` setting.
 
     Returns the training record, also kept in the file's header.
     """
@@ -112,8 +193,17 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     fit_rows = _proposals(train + val, photos, proposer, low, crop, None, scales, describe=cut)
     test_rows = _proposals(test, photos, proposer, low, crop, None, scales, describe=cut)
     held = [r for r in fit_rows if r["photo"] % 5 == settings["held_out"]]
-    crops, y, weight = _labelled([r for r in fit_rows if r["photo"] % 5 != settings["held_out"]],
-                                 settings["face_iou"])
+    learn = [r for r in fit_rows if r["photo"] % 5 != settings["held_out"]]
+    if settings.get("closeups"):
+        if faces is None:
+            raise ValueError("the verifier's closeups setting needs the face photos (faces=...)")
+        fit = train + val
+        looks = _closeup_rows(faces, {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}},
+                              proposer.with_pose(), crop, settings["closeups"], seed, settings["face_iou"])
+        log_fn(f"CNN verifier: {sum(len(r['X']) for r in looks)} detections in framed looks at "
+               f"{settings['closeups']} face photos and as many face-free squares")
+        learn += looks
+    crops, y, weight = _labelled(learn, settings["face_iou"])
     keep = settings.get("background_keep", 1.0)
     if keep < 1.0:
         crops, y, weight = _fewer_backgrounds(crops, y, weight, keep, seed)

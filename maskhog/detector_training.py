@@ -336,6 +336,18 @@ def _split_scenes(scenes, seed: int):
     return photos, tuple([by_name[n] for n in part] for part in image_split(by_name, seed))
 
 
+def training_face_photos(faces, seed: int = 0) -> list[tuple[str, str]]:
+    """``(path, label)`` of the face photos of a class-folder dataset that the detector may
+    learn from: 30% of its near-duplicate groups (drawn with ``seed``) are held out."""
+    from .data import load_datasets
+
+    data = load_datasets([faces])
+    groups = sorted({s.group for s in data.samples})
+    held = {groups[i] for i in np.random.default_rng(seed).permutation(len(groups))
+            [:int(round(0.3 * len(groups)))]}
+    return [(s.path, s.label) for s in data.samples if s.group not in held]
+
+
 def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads: int = 2,
                    recipe=RECIPE, max_runtime: float = 1700, verifier=VERIFIER, log_fn=print) -> dict:
     """Make maskhog's detector templates from Pascal VOC scenes (and face photos to paste).
@@ -360,20 +372,12 @@ def train_detector(scenes, faces=None, *, out_dir, work, seed: int = 0, threads:
     -------
     dict: per template (and for the verifier), its training record.
     """
-    from .data import load_datasets
-
     pasting = [name for name, settings in recipe if settings["paste"]]
     if pasting and faces is None:
         raise ValueError(f"{', '.join(pasting)} paste face photos: give the face folders")
     photos, (train, _, _) = _split_scenes(scenes, seed)
     train_photos = {p: photos[p] for p in train}
-    face_photos = []
-    if faces is not None:
-        data = load_datasets([faces])
-        groups = sorted({s.group for s in data.samples})
-        held = {groups[i] for i in np.random.default_rng(seed).permutation(len(groups))
-                [:int(round(0.3 * len(groups)))]}
-        face_photos = [(s.path, s.label) for s in data.samples if s.group not in held]
+    face_photos = training_face_photos(faces, seed) if faces is not None else []
     out_dir, work = Path(out_dir), Path(work)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = {}

@@ -281,6 +281,34 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
         MaskHog(folder=folder, verifier="linear")
 
 
+def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, tmp_path):
+    """Tight photos of her face, shrunk and framed as the later looks frame them: a detection on
+    the photo's own rectangle is a face; detections in face-free squares of the scenes are
+    background; nothing on a face photo is called background."""
+    from maskhog.cnn_verifier_training import _closeup_rows
+    from maskhog.crops import CropSpec
+    from maskhog.detector_training import _split_scenes
+
+    root, templates = astronaut_voc
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    x1, y1, x2, y2 = HER_FACE
+    for label in ("with_mask", "without_mask"):
+        (tmp_path / "faces" / label).mkdir(parents=True)
+        for k in range(5):   # her face, cut a little differently each time
+            d = 4 * k
+            cv2.imwrite(str(tmp_path / "faces" / label / f"{k}.png"), photo[y1 - d:y2 + d, x1 - d:x2 + d])
+    boxed, _ = _split_scenes([root], 0)
+    scenes = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
+    rows = _closeup_rows(tmp_path / "faces", scenes, MaskHog(folder=templates, verifier=False).with_pose(),
+                         CropSpec(48, 0.0, False, color=True), n=6, seed=0, face_iou=0.5)
+    faces = [r for r in rows if r["iou"].max() >= 0.5]
+    assert faces and all(len(r["X"]) == len(r["iou"]) and r["X"].shape[1:] == (48, 48, 3) for r in rows)
+    assert all((r["iou"] >= 0.25).all() for r in faces)   # a face photo gives no background
+    assert {bool(r["bare"].all()) for r in faces} == {True, False}   # unmasked ones marked
+    background = [r for r in rows if r["iou"].max() < 0.25]   # from the face-free squares
+    assert background and all(not r["bare"].any() for r in background)
+
+
 def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
     from maskhog.cnn import CnnClassifier, default_cnn_path
     from maskhog.verify import load_verifier

@@ -27,5 +27,6 @@ out = args.work / args.name
 out.mkdir(parents=True, exist_ok=True)
 settings = {**CNN_VERIFIER, "crop_size": args.size, "crop_margin": args.margin, **json.loads(args.extra)}
 data = Path(os.environ.get("MASKHOG_DATA", "../shared/data"))
-record = train_cnn_verifier([data / "scenes"], out=out / "face_verifier.onnx", threads=args.threads, settings=settings)
+record = train_cnn_verifier([data / "scenes"], out=out / "face_verifier.onnx", threads=args.threads, settings=settings,
+                            faces=data / "faces")
 (out / "record.json").write_text(json.dumps(record, indent=1))
