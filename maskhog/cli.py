@@ -372,7 +372,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
 
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(
                     list(scenes), templates=out_dir, out=Path(out_dir) / CNN_VERIFIER_FILE, seed=seed,
-                    threads=threads, log_fn=_log)
+                    threads=threads, faces=faces, log_fn=_log)
         except (ValueError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(records, indent=1))

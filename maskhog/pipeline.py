@@ -49,7 +49,7 @@ MIRROR = True
 #: held-out faces/ photos and 136 windows of test scene photos: 0.951 / 0.976 found, 6 windows
 #: given a face; the looks before, at 0.05: 0.928 / 0.941 and 10 windows
 #: (docs/studies/detector-looks/REPORT.md).
-LOOKS_FACE_PROBABILITY = 0.15
+LOOKS_FACE_PROBABILITY = 0.5
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "face_verifier.onnx")
     args = parser.parse_args()
     record = train_cnn_verifier([args.data / "scenes"], templates=args.templates, out=args.out,
-                                threads=2)
+                                threads=2, faces=args.data / "faces")
     (HERE / "detector_verifier_cnn.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
