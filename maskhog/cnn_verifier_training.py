@@ -120,12 +120,10 @@ def _closeup_rows(faces, scene_photos, proposer, crop, n: int, seed: int, face_i
     ``face_iou`` is a face; every detection in a face-free square is background; the others
     are left out (a loosely cropped photo's face need not fill it).
     """
-    import cv2
-
     from .detect import box_iou
     from .detector_training import training_face_photos
-    from .io import ImageError, read_image, scaled
-    from .pipeline import LOOKS
+    from .io import ImageError, read_image
+    from .pipeline import LOOKS, framed, look_frame
 
     rng = np.random.default_rng(seed)
     people = training_face_photos(faces, seed)
@@ -140,20 +138,19 @@ def _closeup_rows(faces, scene_photos, proposer, crop, n: int, seed: int, face_i
             except ImageError:
                 continue
         longer = max(image.shape[:2])
-        for side, border in LOOKS:
-            small = scaled(image, min(1.0, side / longer))
-            b = int(round(border * max(small.shape[:2])))
-            framed = cv2.copyMakeBorder(small, b, b, b, b, cv2.BORDER_CONSTANT, value=(128, 128, 128))
-            found = proposer.detect(framed, verify=False)
+        for look in LOOKS:   # each framed look as the pipeline makes it
+            f, b = look_frame(longer, *look)
+            seen = framed(image, f, b)
+            found = proposer.detect(seen, verify=False)
             if not found:
                 continue
             if is_face:   # 0.3: neither a face nor background (left out)
-                rect = (b, b, b + small.shape[1], b + small.shape[0])
-                iou = np.array([box_iou(f.box, rect) for f in found])
+                rect = (b, b, seen.shape[1] - b, seen.shape[0] - b)
+                iou = np.array([box_iou(face.box, rect) for face in found])
                 iou = np.where(iou >= face_iou, iou, 0.3)
             else:
                 iou = np.zeros(len(found))
-            rows.append({"photo": -1 - k, "X": crop_faces(framed, [f.box for f in found], crop), "iou": iou,
+            rows.append({"photo": -1 - k, "X": crop_faces(seen, [face.box for face in found], crop), "iou": iou,
                          "bare": np.full(len(found), bare)})
     return rows
 

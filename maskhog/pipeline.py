@@ -52,6 +52,26 @@ MIRROR = True
 LOOKS_FACE_PROBABILITY = 0.5
 
 
+
+def look_frame(longer: int, side: int, border: float) -> tuple[float, int]:
+    """The scale and the gray border in pixels of the framed look ``(side, border)`` (one of
+    :data:`LOOKS`) at an image whose longer side is ``longer`` pixels."""
+    f = min(1.0, side / longer)
+    return f, int(round(border * round(longer * f)))
+
+
+def framed(image: np.ndarray, f: float, border: int) -> np.ndarray:
+    """``image`` resized by ``f`` and framed by ``border`` gray pixels on every side."""
+    import cv2
+
+    if f != 1.0:
+        image = scaled(image, f)
+    if border:
+        image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
+                                   value=(128, 128, 128))
+    return image
+
+
 @dataclass(frozen=True)
 class FaceResult:
     """One face: where it is, what the model says, and how sure it is.
@@ -181,9 +201,8 @@ class MaskDetector:
     def _later_looks(self, image: np.ndarray) -> list:
         """The framed looks (:data:`LOOKS`), then the enlarged one (:data:`ENLARGE`)."""
         longer = max(image.shape[:2])
-        for side, border in LOOKS:
-            f = min(1.0, side / longer)
-            faces = self._search(image, f, border=int(round(border * round(longer * f))))
+        for look in LOOKS:
+            faces = self._search(image, *look_frame(longer, *look))
             if faces:
                 return faces
         return self._search(image, ENLARGE[1] / longer) if longer < ENLARGE[0] else []
@@ -192,16 +211,10 @@ class MaskDetector:
         """Faces of ``min_face`` pixels or more in ``image`` resized by ``f`` and framed by
         ``border`` gray pixels, in ``image``'s own pixels (cut at its edges when framed), found
         by ``detector`` (default: :attr:`looks_detector`)."""
-        import cv2
-
         from .detect import Face
 
         h, w = image.shape[:2]
-        if f != 1.0:
-            image = scaled(image, f)
-        if border:
-            image = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT,
-                                       value=(128, 128, 128))
+        image = framed(image, f, border)
         detector = detector or self.looks_detector
         verifier = getattr(detector, "verifier", None)
         if border and verifier is not None:
