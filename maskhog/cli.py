@@ -332,7 +332,7 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
               help="Seconds each template's solver may run.")
 @click.option("--cnn-verifier/--no-cnn-verifier", default=True, show_default=True,
               help="Also train the CNN face verifier (needs PyTorch: pip install 'maskhog[cnn]'; "
-                   "about 25 minutes more on two threads).")
+                   "about 12 minutes more on two threads).")
 @click.option("--linear-verifier/--no-linear-verifier", default=None,
               help="Also train the linear face verifier (about 3 minutes). Default: only where the "
                    "CNN one is not trained, since the detector prefers the CNN one.")
@@ -346,7 +346,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
     a low threshold are faces: a small CNN where PyTorch is installed, else
     a linear one (--linear-verifier: both). With the project's scenes/ and
     faces/ it makes a detector that measures as the shipped one does (about
-    13 minutes and 6.5 GB on 2 cores for the templates, plus 25 for the CNN
+    11 minutes and 6.5 GB on 2 cores for the templates, plus 12 for the CNN
     verifier or 3 for the linear one).
     """
     import importlib.util
@@ -372,7 +372,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
 
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(
                     list(scenes), templates=out_dir, out=Path(out_dir) / CNN_VERIFIER_FILE, seed=seed,
-                    threads=threads, log_fn=_log)
+                    threads=threads, faces=faces, log_fn=_log)
         except (ValueError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(records, indent=1))

@@ -31,22 +31,23 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: The shipped CNN verifier's settings: proposals from the template score ``candidate_threshold``
 #: at ``scales`` (-1.4: the templates propose more of the masked faces, and on the test photos
 #: it found 0.78 / 0.64 at precision 0.92 against 0.75 / 0.60 at 0.93 from -0.9, for 1.3x the
-#: detection time; docs/studies/detector-cnn-verifier/REPORT.md); the IoU with a face from which a proposal is a face to learn from (0.5: boxes
-#: that fit; at 0.4 it kept boxes around whole heads, and on the test photos found 0.74 / 0.56
-#: at precision 0.92 against 0.75 / 0.60 at 0.93); network widths, epochs, learning rate and
-#: batch; the precision its threshold must keep on the held-out photos (``photo % 5 ==
-#: held_out``), for faces of ``min_side`` px. An optional ``background_keep`` (default 1: all)
-#: trains on that seeded share of the background proposals only. Optional ``crop_size`` and
-#: ``crop_margin`` (default 64 and 0: the proposal's box alone) change the crop it sees; neither
-#: 48 px nor a margin of 0.2 for context found more faces (docs/studies/detector-scene-misses).
-#: Optional ``channels_last`` (default False) trains in that memory layout, 1.1x-1.4x faster;
-#: optional ``select_from`` (default 1) scores the held-out photos only from that epoch on
-#: (about 7 s an epoch saved; the shipped runs kept epochs 13 to 20 of 20); optional
-#: ``closeups`` (default 0) also learns from the framed later looks at that many face photos
-#: (:func:`_closeup_rows`; needs ``faces``).
+#: detection time; docs/studies/detector-cnn-verifier/REPORT.md); the IoU with a face from
+#: which a proposal is a face to learn from (0.5: boxes that fit; at 0.4 it kept boxes around
+#: whole heads, and on the test photos found 0.74 / 0.56 at precision 0.92 against 0.75 / 0.60
+#: at 0.93); network widths, epochs, learning rate and batch; the precision its threshold must
+#: keep on the held-out photos (``photo % 5 == held_out``), for faces of ``min_side`` px.
+#: ``crop_size`` 48 (with ``crop_margin`` 0, the default: the proposal's box alone) and
+#: ``channels_last`` batches: 48-px runs rank the scene proposals as well as the best 64-px
+#: run, and train in about 0.6 of the time; ``select_from``: the held-out photos are scored from
+#: epoch 11 on (the runs kept epochs 13 to 20); ``closeups``: it also learns from the framed
+#: later looks at 400 face photos and as many face-free squares (:func:`_closeup_rows`; needs
+#: ``faces``), so that the looks' verdicts are learned rather than left to each run's chance
+#: (docs/studies/detector-scene-misses/REPORT.md, section 4). An optional ``background_keep``
+#: (default 1: all) trains on that seeded share of the background proposals only.
 CNN_VERIFIER = {"candidate_threshold": -1.4, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),
                 "epochs": 20, "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0,
-                "background_keep": 1.0}
+                "background_keep": 1.0, "crop_size": 48, "channels_last": True, "select_from": 11,
+                "closeups": 400}
 
 
 def _face_logit(net, crops) -> np.ndarray:
@@ -193,7 +194,7 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     learn = [r for r in fit_rows if r["photo"] % 5 != settings["held_out"]]
     if settings.get("closeups"):
         if faces is None:
-            raise ValueError("the verifier's closeups setting needs the face photos (faces=...)")
+            raise ValueError("the CNN verifier also learns from close-ups of face photos: give the face folders")
         fit = train + val
         looks = _closeup_rows(faces, {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}},
                               proposer.with_pose(), crop, settings["closeups"], seed, settings["face_iou"])

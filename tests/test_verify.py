@@ -98,7 +98,8 @@ def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     # First look: the photo as it is, verified as usual; then framed in gray, the templates
     # at their own threshold, then the CNN verifier at the looks' face probability.
     assert calls[0] == (110, {}) and calls[1][0] > 110 and calls[1][1] == {"verify": False}
-    assert probabilities == [(), (LOOKS_FACE_PROBABILITY,)] and 0 < LOOKS_FACE_PROBABILITY < 0.5
+    assert probabilities == [(), (LOOKS_FACE_PROBABILITY,)]
+    assert 0 < LOOKS_FACE_PROBABILITY < finder.detector.verifier.threshold   # lower than for scenes
     # A colour wheel: framed, the templates alone see a face in it; the CNN gives it a face
     # probability between 0.05 and 0.1, so a looks threshold of 0.2 turns it down.
     wheel = np.ascontiguousarray(data.colorwheel()[:, :, ::-1])
@@ -255,7 +256,7 @@ def test_train_detector_fits_a_verifier_that_the_detector_uses(astronaut_voc, tm
                        settings={**settings, "min_precision": 1.01}, log_fn=lambda m: None)
 
 
-def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc, tmp_path):
+def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc, her_faces, tmp_path):
     pytest.importorskip("torch")
     import shutil
 
@@ -264,10 +265,13 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     root, templates = astronaut_voc
     folder = tmp_path / "detector"
     shutil.copytree(templates, folder)
-    # The options the study tried: a smaller crop, trained channels-last.
-    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "crop_size": 48, "channels_last": True}
+    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "closeups": 6}
+    with pytest.raises(ValueError, match="give the face folders"):
+        train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings)
+    said = []
     record = train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings,
-                                log_fn=lambda m: None)
+                                faces=her_faces, log_fn=said.append)
+    assert any("detections in framed looks at 6 face photos" in m for m in said)
     assert record["photos"] == {"fit": 16, "held_out": 4, "test": 4} and len(record["epochs"]) == 8
     assert 0 < record["threshold"] < 1 and record["held_out_figures"]["precision"] >= 0.5
     mine = MaskHog(folder=folder)   # the CNN verifier where the folder has one
@@ -281,7 +285,21 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
         MaskHog(folder=folder, verifier="linear")
 
 
-def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, tmp_path):
+@pytest.fixture(scope="module")
+def her_faces(tmp_path_factory):
+    """Class folders of tight photos of her face, cut a little differently each time."""
+    folder = tmp_path_factory.mktemp("her_faces")
+    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    x1, y1, x2, y2 = HER_FACE
+    for label in ("with_mask", "without_mask"):
+        (folder / label).mkdir()
+        for k in range(5):
+            d = 4 * k
+            cv2.imwrite(str(folder / label / f"{k}.png"), photo[y1 - d:y2 + d, x1 - d:x2 + d])
+    return folder
+
+
+def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, her_faces):
     """Tight photos of her face, shrunk and framed as the later looks frame them: a detection on
     the photo's own rectangle is a face; detections in face-free squares of the scenes are
     background; nothing on a face photo is called background."""
@@ -290,16 +308,9 @@ def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, t
     from maskhog.detector_training import _split_scenes
 
     root, templates = astronaut_voc
-    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
-    x1, y1, x2, y2 = HER_FACE
-    for label in ("with_mask", "without_mask"):
-        (tmp_path / "faces" / label).mkdir(parents=True)
-        for k in range(5):   # her face, cut a little differently each time
-            d = 4 * k
-            cv2.imwrite(str(tmp_path / "faces" / label / f"{k}.png"), photo[y1 - d:y2 + d, x1 - d:x2 + d])
     boxed, _ = _split_scenes([root], 0)
     scenes = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
-    rows = _closeup_rows(tmp_path / "faces", scenes, MaskHog(folder=templates, verifier=False).with_pose(),
+    rows = _closeup_rows(her_faces, scenes, MaskHog(folder=templates, verifier=False).with_pose(),
                          CropSpec(48, 0.0, False, color=True), n=6, seed=0, face_iou=0.5)
     faces = [r for r in rows if r["iou"].max() >= 0.5]
     assert faces and all(len(r["X"]) == len(r["iou"]) and r["X"].shape[1:] == (48, 48, 3) for r in rows)

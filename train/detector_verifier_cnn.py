@@ -6,10 +6,12 @@ Needs PyTorch (``pip install '.[cnn]'``). The shipped templates
 (maskhog/models/face_fhog48_*.svm) propose faces at a low threshold in the
 scene photos, as they are and enlarged 1.5x; a small CNN learns which
 proposals are faces on four fifths of the training and validation photos of
-the templates' own split; the other fifth picks its epoch and threshold (the
+the templates' own split, and from the close-ups the pipeline's later looks
+frame (faces/ photos of the detector's training groups, face-free squares of
+the training scene photos); the other fifth picks its epoch and threshold (the
 most faces at precision 0.90); the test photos give the figures
 (maskhog.cnn_verifier_training.train_cnn_verifier). Writes the record to
-train/detector_verifier_cnn.json. About 25 minutes on two cores; torch runs on two threads, and
+train/detector_verifier_cnn.json. About 12 minutes on two cores; torch runs on two threads, and
 a run repeats the shipped file exactly only in the environment that made it (torch's kernels
 differ between builds).
 """
@@ -30,7 +32,7 @@ def main():
     parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "face_verifier.onnx")
     args = parser.parse_args()
     record = train_cnn_verifier([args.data / "scenes"], templates=args.templates, out=args.out,
-                                threads=2)
+                                threads=2, faces=args.data / "faces")
     (HERE / "detector_verifier_cnn.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
