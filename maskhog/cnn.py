@@ -54,12 +54,13 @@ BATCH = 64
 STAGES = ("svm", "cnn", "cascade")
 
 
-def to_blob(crops) -> np.ndarray:
+def to_blob(crops, dtype=np.float32) -> np.ndarray:
     """Crops as the network's float32 ``(N, C, H, W)`` input: gray ``(N, H, W)`` or BGR
-    ``(N, H, W, 3)`` uint8 in. Pixels stay 0-255: the graph scales them itself."""
+    ``(N, H, W, 3)`` uint8 in. Pixels stay 0-255: the graph scales them itself. ``dtype``
+    ``np.uint8`` keeps uint8 crops as they are, in a quarter of the memory."""
     crops = np.asarray(crops)
     blob = crops.transpose(0, 3, 1, 2) if crops.ndim == 4 else crops[:, None]
-    return np.ascontiguousarray(blob, dtype=np.float32)
+    return np.ascontiguousarray(blob, dtype=dtype)
 
 
 def default_cnn_path() -> Path:

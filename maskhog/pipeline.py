@@ -54,7 +54,6 @@ MIRROR = True
 LOOKS_FACE_PROBABILITY = 0.5
 
 
-
 def look_frame(longer: int, side: int, border: float) -> tuple[float, int]:
     """The scale and the gray border in pixels of the framed look ``(side, border)`` (one of
     :data:`LOOKS`) at an image whose longer side is ``longer`` pixels."""

@@ -371,7 +371,6 @@ def test_fit_network_scores_epochs_from_select_from_and_keeps_the_best_of_them()
     assert torch.equal(net.head.weight, seen[0])
 
 
-
 def test_fit_network_keeps_uint8_crops_as_they_are_and_trains_as_on_float_ones():
     """Training crops stay uint8 in memory (a quarter of float32's); each batch is made float
     with the same values, so the network learns exactly what it learns from float crops."""
@@ -380,11 +379,11 @@ def test_fit_network_keeps_uint8_crops_as_they_are_and_trains_as_on_float_ones()
 
     torch = pytest.importorskip("torch")
     from maskhog.cnn import to_blob
-    from maskhog.cnn_training import _compact_blob, fit_network
+    from maskhog.cnn_training import fit_network
 
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
     crops = np.stack([cv2.resize(p[..., ::-1], (32, 32), interpolation=cv2.INTER_AREA) for p in photos] * 2)
-    kept = _compact_blob(crops)
+    kept = to_blob(crops, np.uint8)
     assert kept.dtype == np.uint8 and kept.shape == (8, 3, 32, 32)
     np.testing.assert_array_equal(kept, to_blob(crops))
     labels, classes = ["with_mask", "without_mask"] * 4, ["with_mask", "without_mask"]
@@ -396,6 +395,7 @@ def test_fit_network_keeps_uint8_crops_as_they_are_and_trains_as_on_float_ones()
     c, _ = fit_network(crops / np.float32(255), labels, crops[:2], labels[:2], classes, epochs=2, batch=4,
                        threads=1)
     assert not torch.equal(c.state_dict()["head.weight"], a["head.weight"])
+
 
 # ----------------------------------------------------------------- CLI --
 
