@@ -79,7 +79,8 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
     # 0.82, 0.81. The network's draw moves the CNN's balanced accuracy here by about 0.05:
     # on the same crops, the recipe with another seed for the network only gave 0.87 (0.95
     # accuracy), and the weights before, on the crops of the detector before, 0.86 (the
-    # without_mask faces are 79, the incorrect_mask 14). Guards a little below the worse draw.
+    # without_mask faces are 79, the incorrect_mask 14; docs/studies/cnn-draws). Guards a little
+    # below the worse draw.
     # The cascade's budget is 25% of the validation faces and their varied copies, half of
     # them faces/ photos, of which the SVM is surer than of scene faces.
     assert figures["cnn"]["accuracy"] >= figures["svm"]["accuracy"] + 0.05
