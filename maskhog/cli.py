@@ -346,8 +346,8 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
     a low threshold are faces: a small CNN where PyTorch is installed, else
     a linear one (--linear-verifier: both). With the project's scenes/ and
     faces/ it makes a detector that measures as the shipped one does (about
-    11 minutes and 6.5 GB on 2 cores for the templates, plus 12 for the CNN
-    verifier or 3 for the linear one).
+    11 minutes and 6.5 GB on 2 cores for the templates, plus 12 to 15 for the
+    CNN verifier or 3 for the linear one).
     """
     import importlib.util
     import tempfile

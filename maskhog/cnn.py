@@ -173,9 +173,10 @@ class CnnClassifier(PerThread):
         """The crop rules whose crops :meth:`classify_crops` takes, in order (one here)."""
         return (self.crop,)
 
-    def classify_crops(self, crops) -> np.ndarray:
-        """Class probabilities (softmax), ``(N, len(classes))``, of uint8 crops made with
-        :attr:`crop`: ``(N, size, size, 3)`` BGR for a colour network, else ``(N, size, size)``."""
+    def logits(self, crops) -> np.ndarray:
+        """The network's scores before the softmax, ``(N, len(classes))`` float64, of uint8
+        crops made with :attr:`crop`: ``(N, size, size, 3)`` BGR for a colour network, else
+        ``(N, size, size)``."""
         crops = np.asarray(crops)
         shape = (self.crop.size, self.crop.size) + ((3,) if self.crop.color else ())
         if crops.ndim != len(shape) + 1 or crops.shape[1:] != shape:
@@ -192,6 +193,11 @@ class CnnClassifier(PerThread):
         if logits.shape[1] != len(self.classes):
             raise ModelError(f"{self.path}: the network gives {logits.shape[1]} scores per face, "
                              f"its header names {len(self.classes)} classes")
+        return logits
+
+    def classify_crops(self, crops) -> np.ndarray:
+        """Class probabilities (softmax), ``(N, len(classes))``, of crops as :meth:`logits` takes."""
+        logits = self.logits(crops)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 

@@ -10,8 +10,13 @@ Unlike it, it sees the 64x64 colour crop itself, through the small network of
 
 One photo in five is held out: after each epoch the network scores their
 proposals, and the epoch and threshold kept are those that find the most
-faces (mean recall of masked and unmasked) at precision 0.90 there. The test
-photos of the split give the figures. Docs: ``docs/studies/detector-cnn-verifier``.
+faces (mean recall of masked and unmasked) at precision 0.90 there. On the
+same photos the detector's score rule is then chosen: the crop's face
+log-odds averaged with its mirror image's, plus a weight (one of
+``template_weights``) times the template's score, and its threshold
+(:meth:`maskhog.verify.CnnFaceVerifier.face_scores`). The test photos of the
+split give the figures. Docs: ``docs/studies/detector-cnn-verifier``,
+``docs/studies/verifier-score``.
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ __all__ = ["CNN_VERIFIER", "train_cnn_verifier"]
 #: epoch 11 on (the runs kept epochs 13 to 20); ``closeups``: it also learns from the framed
 #: later looks at 400 face photos and as many face-free squares (:func:`_closeup_rows`; needs
 #: ``faces``), so that the looks' verdicts are learned rather than left to each run's chance
-#: (docs/studies/detector-scene-misses/REPORT.md, section 4). An optional ``background_keep``
-#: (default 1: all) trains on that seeded share of the background proposals only.
+#: (docs/studies/detector-scene-misses/REPORT.md, section 4); ``mirror`` and ``template_weights``:
+#: the score rule's choices (:func:`_score_rule`; docs/studies/verifier-score/REPORT.md). An
+#: optional ``background_keep`` (default 1: all) trains on that seeded share of the background
+#: proposals only.
 CNN_VERIFIER = {"candidate_threshold": -1.4, "scales": (1.0, 1.5), "face_iou": 0.5, "widths": (16, 32, 64, 128),
                 "epochs": 20, "lr": 0.01, "batch": 128, "min_precision": 0.90, "min_side": 24, "held_out": 0,
                 "background_keep": 1.0, "crop_size": 48, "channels_last": True, "select_from": 11,
-                "closeups": 400}
+                "closeups": 400, "mirror": True, "template_weights": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
 
 
 def _face_logit(net, crops) -> np.ndarray:
@@ -58,14 +65,41 @@ def _face_logit(net, crops) -> np.ndarray:
     return z[:, 1] - z[:, 0]
 
 
-def _scores(net, rows) -> list:
+def _scores(net, rows, mirror: bool = False) -> list:
     """Each row's face logits, all rows' crops in one pass of full batches (held-out photos
-    are scored after every epoch; one call per photo and scale left most batches part-full)."""
+    are scored after every epoch; one call per photo and scale left most batches part-full);
+    ``mirror``: of the crops' mirror images."""
     sizes = [0 if r["X"] is None else len(r["X"]) for r in rows]
     if not sum(sizes):
         return [np.zeros(0) for _ in rows]
-    logits = _face_logit(net, np.concatenate([r["X"] for r in rows if r["X"] is not None]))
+    crops = np.concatenate([r["X"] for r in rows if r["X"] is not None])
+    logits = _face_logit(net, np.ascontiguousarray(crops[:, :, ::-1]) if mirror else crops)
     return np.split(logits, np.cumsum(sizes)[:-1])
+
+
+def _rule_scores(net, rows, mirror: bool, weight: float) -> list:
+    """Each row's scores by :meth:`maskhog.verify.CnnFaceVerifier.face_scores`' rule."""
+    plain = _scores(net, rows)
+    if mirror:
+        plain = [(a + b) / 2 for a, b in zip(plain, _scores(net, rows, mirror=True))]
+    return [a + weight * np.array([f.score for f in r["faces"]]) for a, r in zip(plain, rows)]
+
+
+def _score_rule(net, held, settings) -> tuple[dict, dict]:
+    """The template weight (of ``settings["template_weights"]``) and threshold of the score
+    the detector keeps proposals by, chosen like the epoch: the most held-out faces at the
+    precision asked for. Returns the rule (the file's ``score`` entry) and its figures."""
+    mirror = bool(settings.get("mirror", False))
+    best = None
+    for weight in settings.get("template_weights", (0.0,)):
+        found = _best_threshold(held, _rule_scores(net, held, mirror, weight), settings)
+        if found is not None and (best is None or found[0] > best[1][0]):
+            best = (float(weight), found)
+    if best is None:
+        raise RuntimeError(f"no CNN verifier threshold reaches precision {settings['min_precision']} "
+                           "on the held-out training photos")
+    weight, (_, threshold, figures) = best
+    return {"mirror": mirror, "template_weight": weight, "threshold": threshold}, figures
 
 
 def _fewer_backgrounds(crops, y, weight, keep: float, seed: int):
@@ -226,21 +260,26 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
         raise RuntimeError(f"no CNN verifier threshold reaches precision {settings['min_precision']} "
                            "on the held-out training photos")
     _, logit_threshold, held_figures = found
-    # The file's threshold is on the face probability that OpenCV's softmax gives.
+    # The crop alone, as the later looks judge: on the face probability OpenCV's softmax gives.
     threshold = float(1 / (1 + np.exp(-logit_threshold)))
-    test_scores = _scores(net, test_rows)
+    # The detector's rule: mirror image and template score too, chosen on the same photos.
+    rule, rule_figures = _score_rule(net, held, settings)
     fallback = proposer.threshold
 
     record = {"settings": dict(settings), "seed": seed, "threshold": round(threshold, 6),
-              "logit_threshold": logit_threshold, "best_epoch": fitted["best_epoch"],
+              "logit_threshold": logit_threshold, "score": rule, "best_epoch": fitted["best_epoch"],
               "photos": {"fit": len({r["photo"] for r in fit_rows}), "held_out": len({r["photo"] for r in held}),
                          "test": len({r["photo"] for r in test_rows})},
-              "held_out_figures": held_figures,
-              **_test_figures(test_rows, test_scores, logit_threshold, fallback, settings, scales, step=1.0,
-                              name="logit_threshold"),
+              "held_out_figures": rule_figures, "held_out_figures_crop_alone": held_figures,
+              "test_crop_alone": _test_figures(test_rows, _scores(net, test_rows), logit_threshold, fallback,
+                                               settings, (1.0,), step=1.0)["test"],
+              **_test_figures(test_rows, _rule_scores(net, test_rows, rule["mirror"], rule["template_weight"]),
+                              rule["threshold"], fallback, settings, scales, step=1.0, name="score_threshold"),
               "epochs": fitted["epochs"], "seconds": round(time.time() - start, 1)}
     header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
-              "verifier": {"threshold": record["threshold"], "candidate_threshold": low}, "record": record}
+              "verifier": {"threshold": record["threshold"], "candidate_threshold": low, "score": rule},
+              "record": record}
     export_onnx(net, out, header, crop.size, channels=3)
-    log_fn(f"CNN verifier: threshold {record['threshold']} (held out: {held_figures}); test: {record['test']}")
+    log_fn(f"CNN verifier: score rule {rule} (held out: {rule_figures}); test: {record['test']}; "
+           f"the crop alone from probability {record['threshold']}: {record['test_crop_alone']}")
     return record

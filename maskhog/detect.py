@@ -105,8 +105,9 @@ class MaskHog(PerThread):
     same cost (docs/studies/detector-fhog/REPORT.md). Where the folder holds a
     face verifier (:mod:`maskhog.verify`) and the image has colour, the
     templates propose faces at a lower threshold and the verifier keeps those
-    that look like faces: with the shipped CNN one (proposals from -1.4),
-    0.78 and 0.64 at precision 0.92 (``train/detector_verifier_cnn.json``). ``verifier`` picks
+    that look like faces: with the shipped CNN one (proposals from -1.4, judged
+    by the crop, its mirror image and the template's score), 0.80 and 0.70 at
+    precision 0.93 (``train/detector_verifier_cnn.json``). ``verifier`` picks
     it: ``True`` (the CNN one where the folder has it, else the linear one),
     ``"cnn"``, ``"linear"`` or ``False`` (the templates alone).
     Its smallest face is about 41 px: ``upsample`` doubles the image first to

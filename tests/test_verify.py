@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from maskhog.crops import crop_faces
 from maskhog.detect import Face, MaskHog, box_iou
 from maskhog.detector_training import match_faces
 from maskhog.model import ModelError
@@ -337,6 +338,67 @@ def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
     (tmp_path / CNN_VERIFIER_FILE).write_bytes(b"\x08\x07 not onnx")
     with pytest.raises(ModelError, match="not a valid ONNX graph"):
         MaskHog(folder=_with_templates(tmp_path), verifier="cnn")
+
+
+def _with_verifier_settings(folder, **changes):
+    """A copy of the shipped CNN verifier in ``folder`` whose header's ``verifier`` entry has
+    ``changes`` (None: the key removed); the header lies outside the graph's checksum."""
+    import json
+
+    import onnx
+
+    from maskhog.cnn import HEADER_KEY
+
+    model = onnx.load(str(MaskHog().folder / CNN_VERIFIER_FILE))
+    prop = next(p for p in model.metadata_props if p.key == HEADER_KEY)
+    header = json.loads(prop.value)
+    header["verifier"].update(changes)
+    header["verifier"] = {k: v for k, v in header["verifier"].items() if v is not None}
+    prop.value = json.dumps(header)
+    onnx.save(model, str(folder / CNN_VERIFIER_FILE))
+    return folder / CNN_VERIFIER_FILE
+
+
+def test_the_cnn_verifier_keeps_proposals_by_its_score_rule(astronaut, shipped, tmp_path):
+    proposals = shipped.propose(astronaut, shipped.verifier.candidate_threshold)
+    crops = crop_faces(astronaut, [f.box for f in proposals], shipped.verifier.crop)
+    template = np.array([f.score for f in proposals])
+    alone = CnnFaceVerifier(_with_verifier_settings(tmp_path, score=None))   # a file without a rule
+    p = alone.net.classify_crops(crops)[:, 1]
+    odds = np.log(p / (1 - p))
+    assert not alone.mirror and alone.template_weight == 0
+    assert np.allclose(alone.face_scores(crops, template), odds)
+    assert np.isclose(alone.score_threshold, np.log(alone.threshold / (1 - alone.threshold)))
+    kept = alone.keep(astronaut, proposals, shipped.threshold)
+    assert kept == [f for f, q in zip(proposals, p) if q >= alone.threshold] and 0 < len(kept) < len(proposals)
+    # The mirror image's odds are averaged in where they could turn the verdict: there a
+    # crop and its mirror image score the same.
+    rule = {"mirror": True, "template_weight": 0.0, "threshold": 0.0}
+    both = CnnFaceVerifier(_with_verifier_settings(tmp_path, score=rule))
+    mirrored = np.ascontiguousarray(crops[:, :, ::-1])
+    q = both.net.classify_crops(mirrored)[:, 1]
+    mirror_odds = np.log(q / (1 - q))
+    near = np.abs(odds) <= both.MIRROR_BAND
+    assert near.any() and not near.all() and not np.allclose(q, p)   # the network is not symmetric
+    assert np.allclose(both.face_scores(crops, template), np.where(near, (odds + mirror_odds) / 2, odds))
+    twice = near & (np.abs(mirror_odds) <= both.MIRROR_BAND)
+    assert twice.any() and np.allclose(both.face_scores(mirrored, template)[twice],
+                                       both.face_scores(crops, template)[twice])
+    # Farther off, the mirror image could not have turned the verdict.
+    assert np.all((np.abs(odds) > both.MIRROR_BAND) <= ((odds >= 0) == ((odds + mirror_odds) / 2 >= 0)))
+    # The template's score is added at its weight; and the rule's threshold decides.
+    weighted = CnnFaceVerifier(_with_verifier_settings(tmp_path, score={**rule, "template_weight": 2.0}))
+    score = weighted.face_scores(crops, template)
+    near = np.abs(odds + 2 * template) <= weighted.MIRROR_BAND
+    assert np.allclose(score, np.where(near, (odds + mirror_odds) / 2, odds) + 2 * template)
+    kept = weighted.keep(astronaut, proposals, shipped.threshold)
+    assert kept == [f for f, z in zip(proposals, score) if z >= 0.0]
+    # A threshold given (the later looks) is on the crop's own probability, whatever the rule.
+    assert weighted.keep(astronaut, proposals, shipped.threshold, 0.5) == [f for f, q in zip(proposals, p) if q >= 0.5]
+    with pytest.raises(ModelError, match="settings are not valid"):
+        CnnFaceVerifier(_with_verifier_settings(tmp_path, score={**rule, "template_weight": "two"}))
+    with pytest.raises(ModelError, match="settings are not valid"):
+        CnnFaceVerifier(_with_verifier_settings(tmp_path, score={"mirror": True}))
 
 
 def _with_templates(folder):
