@@ -77,22 +77,29 @@ def _scores(net, rows, mirror: bool = False) -> list:
     return np.split(logits, np.cumsum(sizes)[:-1])
 
 
-def _rule_scores(net, rows, mirror: bool, weight: float) -> list:
-    """Each row's scores by :meth:`maskhog.verify.CnnFaceVerifier.face_scores`' rule."""
-    plain = _scores(net, rows)
-    if mirror:
-        plain = [(a + b) / 2 for a, b in zip(plain, _scores(net, rows, mirror=True))]
-    return [a + weight * np.array([f.score for f in r["faces"]]) for a, r in zip(plain, rows)]
+def _rule_odds(net, rows, plain, mirror: bool) -> list:
+    """Each row's face log-odds as :meth:`maskhog.verify.CnnFaceVerifier.face_scores` takes
+    them: ``plain`` (the rows' :func:`_scores`), averaged with the mirror images' if ``mirror``."""
+    if not mirror:
+        return plain
+    return [(a + b) / 2 for a, b in zip(plain, _scores(net, rows, mirror=True))]
 
 
-def _score_rule(net, held, settings) -> tuple[dict, dict]:
+def _plus_template(odds, rows, weight: float) -> list:
+    """The rule's scores: each row's ``odds`` plus ``weight`` times its templates' scores."""
+    return [z + weight * np.array([f.score for f in r["faces"]]) for z, r in zip(odds, rows)]
+
+
+def _score_rule(net, held, plain, settings) -> tuple[dict, dict]:
     """The template weight (of ``settings["template_weights"]``) and threshold of the score
     the detector keeps proposals by, chosen like the epoch: the most held-out faces at the
-    precision asked for. Returns the rule (the file's ``score`` entry) and its figures."""
+    precision asked for (``plain``: the held-out rows' :func:`_scores`). Returns the rule
+    (the file's ``score`` entry) and its figures."""
     mirror = bool(settings.get("mirror", False))
+    odds = _rule_odds(net, held, plain, mirror)
     best = None
     for weight in settings.get("template_weights", (0.0,)):
-        found = _best_threshold(held, _rule_scores(net, held, mirror, weight), settings)
+        found = _best_threshold(held, _plus_template(odds, held, weight), settings)
         if found is not None and (best is None or found[0] > best[1][0]):
             best = (float(weight), found)
     if best is None:
@@ -255,7 +262,8 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
                               select_from=int(settings.get("select_from", 1)),
                               channels_last=bool(settings.get("channels_last", False)),
                               log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
-    found = _best_threshold(held, _scores(net, held), settings)
+    held_scores = _scores(net, held)
+    found = _best_threshold(held, held_scores, settings)
     if found is None:
         raise RuntimeError(f"no CNN verifier threshold reaches precision {settings['min_precision']} "
                            "on the held-out training photos")
@@ -263,17 +271,19 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     # The crop alone, as the later looks judge: on the face probability OpenCV's softmax gives.
     threshold = float(1 / (1 + np.exp(-logit_threshold)))
     # The detector's rule: mirror image and template score too, chosen on the same photos.
-    rule, rule_figures = _score_rule(net, held, settings)
+    rule, rule_figures = _score_rule(net, held, held_scores, settings)
     fallback = proposer.threshold
+    test_scores = _scores(net, test_rows)
 
     record = {"settings": dict(settings), "seed": seed, "threshold": round(threshold, 6),
               "logit_threshold": logit_threshold, "score": rule, "best_epoch": fitted["best_epoch"],
               "photos": {"fit": len({r["photo"] for r in fit_rows}), "held_out": len({r["photo"] for r in held}),
                          "test": len({r["photo"] for r in test_rows})},
               "held_out_figures": rule_figures, "held_out_figures_crop_alone": held_figures,
-              "test_crop_alone": _test_figures(test_rows, _scores(net, test_rows), logit_threshold, fallback,
+              "test_crop_alone": _test_figures(test_rows, test_scores, logit_threshold, fallback,
                                                settings, (1.0,), step=1.0)["test"],
-              **_test_figures(test_rows, _rule_scores(net, test_rows, rule["mirror"], rule["template_weight"]),
+              **_test_figures(test_rows, _plus_template(_rule_odds(net, test_rows, test_scores, rule["mirror"]),
+                                                        test_rows, rule["template_weight"]),
                               rule["threshold"], fallback, settings, scales, step=1.0, name="score_threshold"),
               "epochs": fitted["epochs"], "seconds": round(time.time() - start, 1)}
     header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
