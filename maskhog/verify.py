@@ -197,8 +197,8 @@ class CnnFaceVerifier:
 
     #: The mirror image moves a crop's odds by half their difference from its own, and on
     #: 35,154 proposals of held-out scene photos the two differed by at most 6.4: so farther
-    #: than 4 from the threshold it cannot turn a verdict, and is not looked at (a sixth of the
-    #: proposals are looked at twice instead of all).
+    #: than 4 from the threshold it would turn none of their verdicts, and is not looked at
+    #: (about one proposal in seven is looked at twice instead of all).
     MIRROR_BAND = 4.0
 
     def __init__(self, path, *, backend: str = "auto"):
