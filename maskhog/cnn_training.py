@@ -164,7 +164,8 @@ def _temperature(logits, y_idx) -> float:
 def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, epochs: int = 30,
                 batch: int = 128, lr: float = 1e-2, seed: int = 0, threads: int | None = None,
                 widths=WIDTHS, lowres: float = 0.3, device: str = "cpu", sample_weight=None,
-                select=None, select_from: int = 1, channels_last: bool = False, log_fn=None):
+                select=None, select_from: int = 1, channels_last: bool = False, reweigh=None,
+                log_fn=None):
     """Train the CNN; keep the last epoch, where the one-cycle schedule ends.
 
     Classes weigh inversely to their number of training crops (as the SVM's
@@ -185,6 +186,8 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
     (score, figures)`` instead scores each epoch from ``select_from`` on (highest kept, no
     temperature; scoring the early epochs, at high learning rates, costs time and they are
     not kept).
+    ``reweigh(net, epoch) -> weights or None``, called after each epoch with
+    ``sample_weight``, may replace those weights for the epochs left.
     ``channels_last`` trains in that memory layout: the same network, 1.1x (64-px crops) to
     1.4x (48 px) faster on the CPU; the shipped models were trained without it.
 
@@ -247,6 +250,11 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
                 best = (val, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, epoch)
         else:
             figures = {}
+        if reweigh is not None and sample_weight is not None:
+            changed = reweigh(net, epoch)
+            net.train()
+            if changed is not None:
+                draw = torch.as_tensor(np.asarray(changed, np.float64))
         history.append({"epoch": epoch, "loss": round(total / len(Y), 4), **figures,
                         "seconds": round(time.time() - start, 1)})
         if log_fn:

@@ -266,13 +266,21 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     root, templates = astronaut_voc
     folder = tmp_path / "detector"
     shutil.copytree(templates, folder)
-    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "closeups": 6}
+    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "closeups": 6, "pasted": 4,
+                "unboxed_after": 4, "unboxed_odds": -6.0}
     with pytest.raises(ValueError, match="give the face folders"):
         train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings)
     said = []
     record = train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings,
                                 faces=her_faces, log_fn=said.append)
     assert any("detections in framed looks at 6 face photos" in m for m in said)
+    assert any("at 4 face photos pasted into training scenes" in m for m in said)
+    # The background crops the network takes for faces after epoch 4 are left out, and said so.
+    unboxed = record["unboxed"]
+    # (-6: this tiny run already gives its backgrounds low odds; 44 of 825 pass it here.)
+    assert unboxed["epoch"] == 4 and 0 < unboxed["left_out"] < unboxed["of"] / 2
+    assert any(f"after epoch 4, {unboxed['left_out']} of {unboxed['of']} background crops left out" in m
+               for m in said)
     assert record["photos"] == {"fit": 16, "held_out": 4, "test": 4} and len(record["epochs"]) == 8
     assert 0 < record["threshold"] < 1 and record["held_out_figures"]["precision"] >= 0.5
     mine = MaskHog(folder=folder)   # the CNN verifier where the folder has one
@@ -319,6 +327,35 @@ def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, h
     assert {bool(r["bare"].all()) for r in faces} == {True, False}   # unmasked ones marked
     background = [r for r in rows if r["iou"].max() < 0.25]   # from the face-free squares
     assert background and all(not r["bare"].any() for r in background)
+
+
+def test_pasted_face_photos_teach_the_verifier_small_faces(astronaut_voc, her_faces):
+    """Her face photos, shrunk and blended into the scenes away from their boxed faces: a
+    proposal on the pasted rectangle is a face (unmasked ones marked); a proposal mostly
+    inside it but not on it is left out, never background."""
+    from maskhog.cnn_verifier_training import _inside, _pasted_rows
+    from maskhog.crops import CropSpec
+    from maskhog.detect import box_iou
+    from maskhog.detector_training import _split_scenes
+
+    root, templates = astronaut_voc
+    boxed, _ = _split_scenes([root], 0)
+    scenes = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
+    proposer = MaskHog(folder=templates, verifier=False)
+    rows = _pasted_rows(her_faces, scenes, proposer, CropSpec(48, 0.0, False, color=True), n=10, seed=0,
+                        face_iou=0.5, candidate_threshold=-1.4, sides=(60.0, 90.0))
+    assert rows and all(len(r["X"]) == len(r["iou"]) == len(r["faces"]) and r["X"].shape[1:] == (48, 48, 3)
+                        for r in rows)
+    faces = [r for r in rows if r["iou"].max() >= 0.5]
+    assert faces and {bool(r["bare"].all()) for r in faces} == {True, False}
+    for r in rows:
+        rect, truth = r["pasted"], scenes[r["scene"]]
+        assert all(box_iou(rect, t[1:]) == 0 for t in truth)   # no boxed face covered
+        assert 60 * 0.9 <= np.sqrt((rect[2] - rect[0]) * (rect[3] - rect[1])) <= 90 * 1.1
+        for face, iou in zip(r["faces"], r["iou"]):
+            assert box_iou(face.box, rect) > 0
+            if iou < 0.25:   # background: mostly outside the photo
+                assert _inside(face.box, rect) < 0.3
 
 
 def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
