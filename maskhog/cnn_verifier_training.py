@@ -352,10 +352,12 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     def reweigh(net, epoch):
         """Once, after epoch ``unboxed_after``: background crops the network already takes for a
         face (log-odds >= ``unboxed_odds``) are left out; many are faces nobody boxed."""
-        if epoch != settings.get("unboxed_after"):
-            return None
         background = np.flatnonzero(y == 0)
-        odds = _face_logit(net, crops[background])
+        if epoch != settings.get("unboxed_after") or not len(background):
+            return None
+        # In slices: a copy of all the background crops at once would be some 350 MB more.
+        odds = np.concatenate([_face_logit(net, crops[background[i:i + 8192]])
+                               for i in range(0, len(background), 8192)])
         dropped = background[odds >= settings["unboxed_odds"]]
         unboxed.update(epoch=epoch, left_out=int(len(dropped)), of=int(len(background)))
         log_fn(f"CNN verifier: after epoch {epoch}, {len(dropped)} of {len(background)} background crops "

@@ -277,7 +277,7 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     assert any("at 4 face photos pasted into training scenes" in m for m in said)
     # The background crops the network takes for faces after epoch 4 are left out, and said so.
     unboxed = record["unboxed"]
-    # (-6: this tiny run already gives its backgrounds low odds; 44 of 825 pass it here.)
+    # (-6: this tiny run already gives its backgrounds low odds; 44 of 825 passed it when set.)
     assert unboxed["epoch"] == 4 and 0 < unboxed["left_out"] < unboxed["of"] / 2
     assert any(f"after epoch 4, {unboxed['left_out']} of {unboxed['of']} background crops left out" in m
                for m in said)
