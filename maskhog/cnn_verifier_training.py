@@ -210,9 +210,10 @@ def _soft_oval(h: int, w: int) -> np.ndarray:
 
 def _inside(box, rect) -> float:
     """The share of ``box``'s area that lies inside ``rect``."""
-    w = min(box[2], rect[2]) - max(box[0], rect[0])
-    h = min(box[3], rect[3]) - max(box[1], rect[1])
-    return max(0, w) * max(0, h) / max(1, (box[2] - box[0]) * (box[3] - box[1]))
+    from .detect import _overlap
+
+    inter, area, _ = _overlap(box, rect)
+    return inter / max(1, area)
 
 
 def _pasted_rows(faces, scene_photos, proposer, crop, n: int, seed: int, face_iou: float,
@@ -314,22 +315,18 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     test_rows = _proposals(test, photos, proposer, low, crop, None, scales, describe=cut)
     held = [r for r in fit_rows if r["photo"] % 5 == settings["held_out"]]
     learn = [r for r in fit_rows if r["photo"] % 5 != settings["held_out"]]
+    if (settings.get("closeups") or settings.get("pasted")) and faces is None:
+        raise ValueError("the CNN verifier also learns from face photos (close-ups, pasted): give the face folders")
+    fit = train + val
+    learnt = {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}}   # its scene photos
     if settings.get("closeups"):
-        if faces is None:
-            raise ValueError("the CNN verifier also learns from close-ups of face photos: give the face folders")
-        fit = train + val
-        looks = _closeup_rows(faces, {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}},
-                              proposer.with_pose(), crop, settings["closeups"], seed, settings["face_iou"])
+        looks = _closeup_rows(faces, learnt, proposer.with_pose(), crop, settings["closeups"], seed,
+                              settings["face_iou"])
         log_fn(f"CNN verifier: {sum(len(r['X']) for r in looks)} detections in framed looks at "
                f"{settings['closeups']} face photos and as many face-free squares")
         learn += looks
     if settings.get("pasted"):
-        if faces is None:
-            raise ValueError("the CNN verifier also learns from pasted face photos: give the face folders")
-        fit = train + val
-        scenes_learnt = {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn if r["photo"] >= 0}}
-        pasted = _pasted_rows(faces, scenes_learnt, proposer, crop, settings["pasted"], seed,
-                              settings["face_iou"], low)
+        pasted = _pasted_rows(faces, learnt, proposer, crop, settings["pasted"], seed, settings["face_iou"], low)
         n_faces = sum(int((r["iou"] >= settings["face_iou"]).sum()) for r in pasted)
         log_fn(f"CNN verifier: {sum(len(r['X']) for r in pasted)} proposals at {settings['pasted']} face photos "
                f"pasted into training scenes ({n_faces} faces)")
