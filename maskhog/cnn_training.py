@@ -251,8 +251,7 @@ def fit_network(train_crops, train_labels, val_crops, val_labels, classes, *, ep
         else:
             figures = {}
         if reweigh is not None and sample_weight is not None:
-            changed = reweigh(net, epoch)
-            net.train()
+            changed = reweigh(net, epoch)   # the next epoch puts the net back in training mode
             if changed is not None:
                 draw = torch.as_tensor(np.asarray(changed, np.float64))
         history.append({"epoch": epoch, "loss": round(total / len(Y), 4), **figures,

@@ -12,6 +12,7 @@ Those faces are then "don't care": a detection on one (IoU >= 0.4) is neither ri
 wrong, as on a face under 24 px. The figures are printed as annotated and with them.
 """
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from maskhog.verify import CnnFaceVerifier
 HERE = Path(__file__).resolve().parent
 verifier = CnnFaceVerifier("maskhog/models/face_verifier.onnx")
 T = verifier.score_threshold
-data = Path(__import__("os").environ.get("MASKHOG_DATA", "../shared/data"))
+data = Path(os.environ.get("MASKHOG_DATA", "../shared/data"))
 boxed, (train, val, test) = training._split_scenes([data / "scenes"], 0)
 photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
 sets = {"test": test, "held-out fifth": (train + val)[::5]}
