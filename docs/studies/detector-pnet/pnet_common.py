@@ -37,24 +37,38 @@ class PNet(nn.Module):
         if arch == "p12":          # MTCNN P-Net shape, slimmer: 12 -> 10 -> 5 -> 3 -> 1, stride 2
             self.win, self.stride = 12, 2
             self.body = nn.Sequential(
-                nn.Conv2d(3, 10, 3), nn.PReLU(10), nn.MaxPool2d(2, 2),
-                nn.Conv2d(10, 16, 3), nn.PReLU(16),
-                nn.Conv2d(16, 24, 3), nn.PReLU(24))
+                nn.Conv2d(3, 10, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
+                nn.Conv2d(10, 16, 3), nn.ReLU(),
+                nn.Conv2d(16, 24, 3), nn.ReLU())
             c = 24
         elif arch == "p16s4":      # 16 -> 7 -> 3 -> 1, stride 4
             self.win, self.stride = 16, 4
             self.body = nn.Sequential(
-                nn.Conv2d(3, 16, 4, stride=2), nn.PReLU(16),
-                nn.Conv2d(16, 24, 3, stride=2), nn.PReLU(24),
-                nn.Conv2d(24, 32, 3), nn.PReLU(32))
+                nn.Conv2d(3, 16, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(16, 24, 3, stride=2), nn.ReLU(),
+                nn.Conv2d(24, 32, 3), nn.ReLU())
             c = 32
+        elif arch == "p16s4w":     # the same, wider
+            self.win, self.stride = 16, 4
+            self.body = nn.Sequential(
+                nn.Conv2d(3, 16, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(16, 32, 3, stride=2), nn.ReLU(),
+                nn.Conv2d(32, 48, 3), nn.ReLU())
+            c = 48
+        elif arch == "p16s4x":     # wider still (about 30k parameters)
+            self.win, self.stride = 16, 4
+            self.body = nn.Sequential(
+                nn.Conv2d(3, 24, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(24, 40, 3, stride=2), nn.ReLU(),
+                nn.Conv2d(40, 56, 3), nn.ReLU())
+            c = 56
         elif arch == "p16s2":      # 16 -> 7 (4x4 s2) -> 5 -> 3 -> 1, stride 2
             self.win, self.stride = 16, 2
             self.body = nn.Sequential(
-                nn.Conv2d(3, 12, 4, stride=2), nn.PReLU(12),
-                nn.Conv2d(12, 16, 3), nn.PReLU(16),
-                nn.Conv2d(16, 24, 3), nn.PReLU(24),
-                nn.Conv2d(24, 32, 3), nn.PReLU(32))
+                nn.Conv2d(3, 12, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(12, 16, 3), nn.ReLU(),
+                nn.Conv2d(16, 24, 3), nn.ReLU(),
+                nn.Conv2d(24, 32, 3), nn.ReLU())
             c = 32
         else:
             raise ValueError(arch)
@@ -65,6 +79,8 @@ class PNet(nn.Module):
 
 
 def load_net(path):
+    # Trained weights give denormal activations that slow x86 convolution some 40 times.
+    torch.set_flush_denormal(True)
     state = torch.load(path, map_location="cpu", weights_only=False)
     net = PNet(state["arch"])
     net.load_state_dict(state["weights"])
@@ -123,9 +139,12 @@ def scan(net: PNet, image: np.ndarray, threshold: float = 0.0, top_k: int | None
     ``top_k`` keeps the best k. ``level_cap`` keeps at most that many per level before NMS."""
     h, w = image.shape[:2]
     all_b, all_s = [], []
+    level = image
     for s in scales(h, w, net.win, min_face, factor):
         hs, ws = int(math.ceil(h * s)), int(math.ceil(w * s))
-        level = cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+        # the first level by pixel area (0.5 exactly is fast), each next one from the last, bilinear
+        interp = cv2.INTER_AREA if level is image else cv2.INTER_LINEAR
+        level = cv2.resize(level, (ws, hs), interpolation=interp)
         out = net(to_tensor(level))[0].numpy()
         logit = out[0]
         ys, xs = np.nonzero(logit >= threshold)
