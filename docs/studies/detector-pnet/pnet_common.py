@@ -4,6 +4,7 @@ scan with NMS, and the recall matching. Imported by the other scripts of this fo
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-SCENES = Path("/work/shared/data/scenes")
+SCENES = Path(os.environ.get("MASKHOG_DATA", "../shared/data")) / "scenes"
 MIN_SIDE = 24      # a face counts when its shorter side is at least this
 MATCH_IOU = 0.4    # and is proposed when some proposal overlaps it this much
 
@@ -27,6 +28,10 @@ def split():
 
 
 # ---------------------------------------------------------------- networks
+#: Channels of the three layers of the stride-4 networks: p16s4, wider (w), wider still (x, ~30k parameters).
+P16S4 = {"p16s4": (16, 24, 32), "p16s4w": (16, 32, 48), "p16s4x": (24, 40, 56)}
+
+
 class PNet(nn.Module):
     """Fully convolutional: a ``win``-px colour window in, one face logit and four box
     offsets (x1, y1, x2, y2, in window sides) out; output stride ``stride`` px."""
@@ -41,27 +46,13 @@ class PNet(nn.Module):
                 nn.Conv2d(10, 16, 3), nn.ReLU(),
                 nn.Conv2d(16, 24, 3), nn.ReLU())
             c = 24
-        elif arch == "p16s4":      # 16 -> 7 -> 3 -> 1, stride 4
+        elif arch in P16S4:        # 16 -> 7 -> 3 -> 1, stride 4; three widths
+            a, b, c = P16S4[arch]
             self.win, self.stride = 16, 4
             self.body = nn.Sequential(
-                nn.Conv2d(3, 16, 4, stride=2), nn.ReLU(),
-                nn.Conv2d(16, 24, 3, stride=2), nn.ReLU(),
-                nn.Conv2d(24, 32, 3), nn.ReLU())
-            c = 32
-        elif arch == "p16s4w":     # the same, wider
-            self.win, self.stride = 16, 4
-            self.body = nn.Sequential(
-                nn.Conv2d(3, 16, 4, stride=2), nn.ReLU(),
-                nn.Conv2d(16, 32, 3, stride=2), nn.ReLU(),
-                nn.Conv2d(32, 48, 3), nn.ReLU())
-            c = 48
-        elif arch == "p16s4x":     # wider still (about 30k parameters)
-            self.win, self.stride = 16, 4
-            self.body = nn.Sequential(
-                nn.Conv2d(3, 24, 4, stride=2), nn.ReLU(),
-                nn.Conv2d(24, 40, 3, stride=2), nn.ReLU(),
-                nn.Conv2d(40, 56, 3), nn.ReLU())
-            c = 56
+                nn.Conv2d(3, a, 4, stride=2), nn.ReLU(),
+                nn.Conv2d(a, b, 3, stride=2), nn.ReLU(),
+                nn.Conv2d(b, c, 3), nn.ReLU())
         elif arch == "p16s2":      # 16 -> 7 (4x4 s2) -> 5 -> 3 -> 1, stride 2
             self.win, self.stride = 16, 2
             self.body = nn.Sequential(
