@@ -23,6 +23,7 @@ from maskhog.crops import crop_faces
 from maskhog.detect import Face, MaskHog, merge_duplicates
 from maskhog.detector_training import _detection_figures
 from maskhog.io import read_image
+from maskhog.verify import CnnFaceVerifier
 
 import pnet_common as P
 
@@ -30,13 +31,15 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--net", type=Path, required=True)
 parser.add_argument("--work", type=Path, default=Path("/tmp/pnet"))
 parser.add_argument("--low", type=float, default=0.5)
+parser.add_argument("--verifier", type=Path, help="a verifier trained on both proposers' boxes "
+                    "(train_verifier.py '{\"union\": 1.5}'), judged by its own score rule")
 args = parser.parse_args()
 cv2.setNumThreads(1)
 torch.set_num_threads(1)
 boxed, learn, held, test = P.split()
 net = P.load_net(args.net)
 templates = MaskHog(verifier=False)
-verifier = MaskHog().verifier
+verifier = CnnFaceVerifier(args.verifier) if args.verifier else MaskHog().verifier
 
 
 def odds(crops):
@@ -62,7 +65,7 @@ def gather(paths):
     return rows
 
 
-cache = args.work / f"e2e_{args.net.stem}_{args.low}.pkl"
+cache = args.work / f"e2e_{args.net.stem}_{args.low}_{args.verifier.stem if args.verifier else 'shipped'}.pkl"
 if cache.exists():
     parts = pickle.loads(cache.read_bytes())
 else:
@@ -95,11 +98,20 @@ def shipped(w=0.0, c=0.0):
     return lambda src, raw, z: z + np.where(src == 0, 2.0 * raw, w * raw + c)
 
 
-RULES = [("templates, shipped rule", shipped(), lambda src, raw: src == 0)]
-for lo in (1.5, 1.0, 0.5):
+if args.verifier:   # its own rule: P-Net boxes were given the template score -1.4 in training
+    w = verifier.template_weight
+    own = lambda src, raw, z: z + w * np.where(src == 0, raw, -1.4)   # noqa: E731
+    RULES = [(f"{name}, its own rule (w {w})", own, use) for name, use in (
+        ("templates", lambda src, raw: src == 0), ("P-Net >= 1.5", lambda src, raw: (src == 1) & (raw >= 1.5)),
+        ("P-Net >= 1.0", lambda src, raw: (src == 1) & (raw >= 1.0)),
+        ("templates + P-Net >= 1.5", lambda src, raw: (src == 0) | (raw >= 1.5)),
+        ("templates + P-Net >= 2.5", lambda src, raw: (src == 0) | (raw >= 2.5)))]
+else:
+    RULES = [("templates, shipped rule", shipped(), lambda src, raw: src == 0)]
+for lo in (1.5, 1.0, 0.5) if not args.verifier else ():
     for w in (0.0, 0.5, 1.0):
         RULES.append((f"P-Net >= {lo}, odds + {w} x logit", shipped(w), lambda src, raw, lo=lo: (src == 1) & (raw >= lo)))
-for lo in (2.0, 1.5):
+for lo in (2.0, 1.5) if not args.verifier else ():
     for w, c in ((0.0, 0.0), (0.5, -1.0), (1.0, -2.0), (1.0, -3.0)):
         RULES.append((f"templates + P-Net >= {lo}, odds + {w} x logit {c:+}", shipped(w, c),
                       lambda src, raw, lo=lo: (src == 0) | (raw >= lo)))

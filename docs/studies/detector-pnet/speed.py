@@ -6,7 +6,7 @@ and dlib's stock one, in one run on one thread.
 
 Twelve test photos resized to 640x480; each detector runs over all of them 5 times, and the
 median pass is reported. "Both proposers": the templates from -1.4 and the P-Net from logit
-1.5, every crop (and, near the threshold, its mirror image) scored by the given verifier,
+1.5 (or the third argument), every crop (and, near the threshold, its mirror image) scored by the given verifier,
 kept at its score threshold and merged, as ``MaskHog.detect`` does for the templates.
 """
 import sys
@@ -27,6 +27,7 @@ import pnet_common as P
 cv2.setNumThreads(1)
 torch.set_num_threads(1)
 net, verifier = P.load_net(sys.argv[1]), CnnFaceVerifier(sys.argv[2])
+low = float(sys.argv[3]) if len(sys.argv) > 3 else 1.5   # the P-Net's logit threshold
 _, _, _, test = P.split()
 frames = [cv2.resize(read_image(p), (640, 480), interpolation=cv2.INTER_AREA) for p in test[:12]]
 templates, shipped, stock = MaskHog(verifier=False), MaskHog(), dlib.get_frontal_face_detector()
@@ -34,7 +35,7 @@ templates, shipped, stock = MaskHog(verifier=False), MaskHog(), dlib.get_frontal
 
 def both(frame):
     found = templates.propose(frame, -1.4)
-    boxes, _ = P.scan(net, frame, threshold=1.5)
+    boxes, _ = P.scan(net, frame, threshold=low)
     found += [Face(tuple(int(round(v)) for v in b), -1.4) for b in boxes]
     if not found:
         return []
