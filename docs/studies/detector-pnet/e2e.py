@@ -73,17 +73,27 @@ else:
     cache.write_bytes(pickle.dumps(parts))
 
 
+def novel(boxes, src, iou=0.5):
+    """For each box: a P-Net box that overlaps no template box at ``iou`` (always True for template boxes)."""
+    out = np.ones(len(src), bool)
+    tpl, pn = np.flatnonzero(src == 0), np.flatnonzero(src == 1)
+    if len(tpl) and len(pn):
+        m = P.iou_matrix(np.array([boxes[k] for k in pn]), np.array([boxes[k] for k in tpl]))
+        out[pn] = m.max(axis=1) < iou
+    return out
+
+
 def figures(rows, rule, t, use):
     per_photo = []
     for boxes, src, raw, z, truth in rows:
         s = rule(src, raw, z)
-        keep = [Face(b, float(v)) for b, v, k, u in zip(boxes, s, src, use(src, raw)) if u and v >= t]
+        keep = [Face(b, float(v)) for b, v, k, u in zip(boxes, s, src, use(src, raw, boxes)) if u and v >= t]
         per_photo.append((merge_duplicates(keep), truth))
     return _detection_figures(per_photo, 24)
 
 
 def choose(rule, use):
-    values = np.concatenate([rule(src, raw, z)[use(src, raw)] for _, src, raw, z, _ in parts["held"]])
+    values = np.concatenate([rule(src, raw, z)[use(src, raw, boxes)] for boxes, src, raw, z, _ in parts["held"]])
     best = None
     for t in np.unique(np.quantile(values, np.linspace(0.5, 0.995, 100))):
         f = figures(parts["held"], rule, t, use)
@@ -102,19 +112,23 @@ if args.verifier:   # its own rule: P-Net boxes were given the template score -1
     w = verifier.template_weight
     own = lambda src, raw, z: z + w * np.where(src == 0, raw, -1.4)   # noqa: E731
     RULES = [(f"{name}, its own rule (w {w})", own, use) for name, use in (
-        ("templates", lambda src, raw: src == 0), ("P-Net >= 1.5", lambda src, raw: (src == 1) & (raw >= 1.5)),
-        ("P-Net >= 1.0", lambda src, raw: (src == 1) & (raw >= 1.0)),
-        ("templates + P-Net >= 1.5", lambda src, raw: (src == 0) | (raw >= 1.5)),
-        ("templates + P-Net >= 2.5", lambda src, raw: (src == 0) | (raw >= 2.5)))]
+        ("templates", lambda src, raw, boxes: src == 0), ("P-Net >= 1.5", lambda src, raw, boxes: (src == 1) & (raw >= 1.5)),
+        ("P-Net >= 1.0", lambda src, raw, boxes: (src == 1) & (raw >= 1.0)),
+        ("templates + P-Net >= 1.5", lambda src, raw, boxes: (src == 0) | (raw >= 1.5)),
+        ("templates + P-Net >= 2.5", lambda src, raw, boxes: (src == 0) | (raw >= 2.5)),
+        ("templates + P-Net >= 2.5 where no template box is (IoU < 0.5)",
+         lambda src, raw, boxes: ((src == 0) | (raw >= 2.5)) & novel(boxes, src)),
+        ("templates + P-Net >= 2.5 where no template box is (IoU < 0.3)",
+         lambda src, raw, boxes: ((src == 0) | (raw >= 2.5)) & novel(boxes, src, 0.3)))]
 else:
-    RULES = [("templates, shipped rule", shipped(), lambda src, raw: src == 0)]
+    RULES = [("templates, shipped rule", shipped(), lambda src, raw, boxes: src == 0)]
 for lo in (1.5, 1.0, 0.5) if not args.verifier else ():
     for w in (0.0, 0.5, 1.0):
-        RULES.append((f"P-Net >= {lo}, odds + {w} x logit", shipped(w), lambda src, raw, lo=lo: (src == 1) & (raw >= lo)))
+        RULES.append((f"P-Net >= {lo}, odds + {w} x logit", shipped(w), lambda src, raw, boxes, lo=lo: (src == 1) & (raw >= lo)))
 for lo in (2.0, 1.5) if not args.verifier else ():
     for w, c in ((0.0, 0.0), (0.5, -1.0), (1.0, -2.0), (1.0, -3.0)):
         RULES.append((f"templates + P-Net >= {lo}, odds + {w} x logit {c:+}", shipped(w, c),
-                      lambda src, raw, lo=lo: (src == 0) | (raw >= lo)))
+                      lambda src, raw, boxes, lo=lo: (src == 0) | (raw >= lo)))
 
 print("| proposals, score | held: mean recall, precision | test: masked / unmasked / badly worn, precision |")
 print("|---|---|---|")

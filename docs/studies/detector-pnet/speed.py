@@ -6,7 +6,8 @@ and dlib's stock one, in one run on one thread.
 
 Twelve test photos resized to 640x480; each detector runs over all of them 5 times, and the
 median pass is reported. "Both proposers": the templates from -1.4 and the P-Net from logit
-1.5 (or the third argument), every crop (and, near the threshold, its mirror image) scored by the given verifier,
+1.5 (or the third argument; a fourth leaves out the P-Net's boxes that overlap a template box at
+that IoU), every crop (and, near the threshold, its mirror image) scored by the given verifier,
 kept at its score threshold and merged, as ``MaskHog.detect`` does for the templates.
 """
 import sys
@@ -28,6 +29,8 @@ cv2.setNumThreads(1)
 torch.set_num_threads(1)
 net, verifier = P.load_net(sys.argv[1]), CnnFaceVerifier(sys.argv[2])
 low = float(sys.argv[3]) if len(sys.argv) > 3 else 1.5   # the P-Net's logit threshold
+# Fourth argument: skip P-Net boxes that overlap a template box at this IoU (their face is proposed).
+skip = float(sys.argv[4]) if len(sys.argv) > 4 else None
 _, _, _, test = P.split()
 frames = [cv2.resize(read_image(p), (640, 480), interpolation=cv2.INTER_AREA) for p in test[:12]]
 templates, shipped, stock = MaskHog(verifier=False), MaskHog(), dlib.get_frontal_face_detector()
@@ -36,6 +39,8 @@ templates, shipped, stock = MaskHog(verifier=False), MaskHog(), dlib.get_frontal
 def both(frame):
     found = templates.propose(frame, -1.4)
     boxes, _ = P.scan(net, frame, threshold=low)
+    if skip is not None and found and len(boxes):
+        boxes = boxes[P.iou_matrix(boxes, np.array([f.box for f in found])).max(axis=1) < skip]
     found += [Face(tuple(int(round(v)) for v in b), -1.4) for b in boxes]
     if not found:
         return []
