@@ -2,6 +2,7 @@
 
     cd /work/main && PYTHONPATH=. .venv/bin/python docs/studies/detector-pnet/e2e.py \
         --net /tmp/pnet/re/p16s4.pt --work /tmp/pnet
+    ... e2e.py --net /tmp/pnet/re/p16s4.pt --work /tmp/pnet --verifier /tmp/pnet/fv_union1.onnx
 
 Each photo of the held-out fifth (``held``) and of the test split is searched as it is by the
 fHOG templates (from -1.4) and by the P-Net (logit >= ``--low``). Every proposal's crop and its
@@ -9,7 +10,10 @@ mirror image are scored by the shipped verifier (the mean face log-odds), plus 2
 template score for template boxes (the shipped rule) or ``w`` x the P-Net logit + ``c`` for
 P-Net boxes. The kept boxes are merged (``merge_duplicates``, best score first) and counted
 as the benchmark counts (faces >= 24 px, IoU >= 0.4). Each rule's threshold is chosen on
-``held``: the most mean recall of masked and unmasked faces at precision >= 0.90.
+``held``: the most mean recall of masked and unmasked faces at precision >= 0.90. With
+``--verifier`` (one trained on both proposers' boxes by ``train_verifier.py``), its own rule
+judges the templates' proposals, the P-Net's, and both (also without the P-Net boxes that
+overlap a template box), and the proposals are cached per verifier in ``--work``.
 """
 import argparse
 import pickle
