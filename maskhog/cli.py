@@ -369,6 +369,12 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
                           verifier=VERIFIER if linear_verifier else None, log_fn=_log)
             if cnn_verifier:
                 from .cnn_verifier_training import train_cnn_verifier
+                from .proposal_training import train_proposals, training_photos
+                from .proposals import PROPOSAL_FILE
+
+                # The proposal network first: the verifier learns from its proposals too.
+                _log("proposal network: training (about 3 minutes)")
+                records[PROPOSAL_FILE] = train_proposals(training_photos(list(scenes), seed), out_dir, seed=seed)
 
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(
                     list(scenes), templates=out_dir, out=Path(out_dir) / CNN_VERIFIER_FILE, seed=seed,

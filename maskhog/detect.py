@@ -15,7 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from .perthread import PerThread
-from .verify import load_verifier
+from .proposals import PROPOSAL_FILE
+from .verify import CnnFaceVerifier, load_verifier
 
 __all__ = ["Face", "Detector", "DlibFrontal", "HaarFrontal", "MaskHog", "box_iou", "make_detector",
            "merge_duplicates", "DETECTORS", "MAX_SIDE"]
@@ -105,11 +106,17 @@ class MaskHog(PerThread):
     same cost (docs/studies/detector-fhog/REPORT.md). Where the folder holds a
     face verifier (:mod:`maskhog.verify`) and the image has colour, the
     templates propose faces at a lower threshold and the verifier keeps those
-    that look like faces: with the shipped CNN one (proposals from -1.4, judged
-    by the crop, its mirror image and the template's score), 0.80 and 0.70 at
-    precision 0.93 (``train/detector_verifier_cnn.json``). ``verifier`` picks
-    it: ``True`` (the CNN one where the folder has it, else the linear one),
-    ``"cnn"``, ``"linear"`` or ``False`` (the templates alone).
+    that look like faces (proposals from -1.4, judged by the crop, its mirror
+    image and the template's score). ``verifier`` picks it: ``True`` (the CNN
+    one where the folder has it, else the linear one), ``"cnn"``, ``"linear"``
+    or ``False`` (the templates alone).
+    Where the folder also holds a proposal network (:mod:`maskhog.proposals`)
+    and the image has colour, the network proposes more faces beside the
+    scene template (the pasted-face one then waits for the later looks,
+    :meth:`templates_scanned`), and the CNN verifier, trained on both, judges
+    them all: 0.82 / 0.74 / 0.80 of masked / unmasked / badly worn faces at
+    precision 0.90, against 0.80 / 0.70 / 0.55 at 0.93 without the network
+    (``train/detector_verifier_cnn.json``; ``proposals=False`` leaves it out).
     Its smallest face is about 41 px: ``upsample`` doubles the image first to
     reach smaller ones, at about four times the cost.
 
@@ -126,9 +133,13 @@ class MaskHog(PerThread):
     #: Added to the pose templates' scores, so that dlib's own operating point (0) falls on
     #: ours (-0.175): alone, and for crops without colour, they must pass their own threshold.
     POSE_SHIFT = -0.175
+    #: The proposal network's boxes are left out where a template box overlaps them this much
+    #: (the face is proposed already), and the rest are given the template score the verifier
+    #: was trained to see on them: the lowest it looks at, no opinion of the templates'.
+    NETWORK_IOU, NETWORK_SCORE = 0.5, -1.4
 
     def __init__(self, upsample: int = 0, threshold: float = -0.175, folder=None, verifier=True,
-                 pose: bool = False):
+                 pose: bool = False, proposals: bool = True):
         from pathlib import Path
 
         self.name = "maskhog"
@@ -144,11 +155,19 @@ class MaskHog(PerThread):
         self.pose = bool(pose)
         # The CNN verifier where the folder has one, else the linear one (maskhog.verify).
         self.verifier = load_verifier(self.folder, "auto" if verifier is True else verifier) if verifier else None
+        # The proposal network where the folder has one (maskhog.proposals): more faces for the
+        # verifier. Not with the linear verifier, which never learned its boxes.
+        self.proposals = None
+        if (proposals and (self.folder / PROPOSAL_FILE).is_file()
+                and (self.verifier is None or isinstance(self.verifier, CnnFaceVerifier))):
+            from .proposals import ProposalNet
+            self.proposals = ProposalNet(self.folder / PROPOSAL_FILE)
         self._local = threading.local()
-        self._detectors()   # fail now, with the folder's name, if a template is unreadable
+        self._detectors(self.TEMPLATES)   # fail now, with the folder's name, if a template is unreadable
 
     def with_pose(self) -> "MaskHog":
-        """This detector with dlib's pose templates scanned too, sharing its face verifier."""
+        """This detector with dlib's pose templates scanned too (and all of ours: see
+        :meth:`templates_scanned`), sharing its face verifier: the later looks' detector."""
         if self.pose:
             return self
         import copy
@@ -157,29 +176,69 @@ class MaskHog(PerThread):
         twin.pose, twin._local = True, threading.local()
         return twin
 
-    def _detectors(self):
-        dets = getattr(self._local, "detectors", None)
-        if dets is None:
+    def templates_scanned(self, network: bool = True) -> tuple[str, ...]:
+        """Our templates this detector scans, with the proposal network (``network``, where the
+        folder has one) or without. Beside the network the first look leaves out the template
+        that learned face photos pasted into scenes: the network finds more of the scene faces
+        it adds, in less time. It stays in the later looks at framed close-ups (:meth:`with_pose`),
+        the kind of face it learned, and wherever the network does not run (gray images)."""
+        if network and self.proposals is not None and not self.pose:
+            return self.TEMPLATES[:1]
+        return self.TEMPLATES
+
+    def _detectors(self, templates: tuple[str, ...]):
+        """dlib's detectors for ``templates`` (then dlib's pose templates, with :attr:`pose`)."""
+        cache = getattr(self._local, "detectors", None)
+        if cache is None:
+            cache = self._local.detectors = {}
+        if templates not in cache:
             import dlib
             try:
-                dets = [dlib.fhog_object_detector(str(self.folder / t)) for t in self.TEMPLATES]
+                dets = [dlib.fhog_object_detector(str(self.folder / t)) for t in templates]
             except RuntimeError as exc:
                 raise ValueError(f"{self.folder}: not dlib fHOG templates ({exc})") from None
             if self.pose:   # dlib's own five pose templates, scanned over the same pyramid
                 dets.append(dlib.get_frontal_face_detector())
-            self._local.detectors = dets
-        return dets
+            cache[templates] = dets
+        return cache[templates]
 
     def propose(self, image: np.ndarray, threshold: float) -> list[Face]:
-        """Every template's boxes scoring ``threshold`` or more (the same face may come twice)."""
+        """Every template's boxes scoring ``threshold`` or more (the same face may come twice),
+        then, in a colour image, the proposal network's boxes where no template box is."""
+        network = self.proposals is not None and np.ndim(image) == 3   # it needs colour
+        faces = self._template_faces(image, threshold, network)
+        return faces + self._network_faces(image, faces) if network else faces
+
+    def _network_faces(self, image: np.ndarray, faces: list[Face], threshold: float | None = None,
+                       min_face: float | None = None) -> list[Face]:
+        """The proposal network's boxes that overlap none of ``faces`` (the templates' boxes) at
+        :attr:`NETWORK_IOU`, each with the score :attr:`NETWORK_SCORE` (the verifier weighs the
+        template score in). ``threshold`` and ``min_face``: the network's own unless given."""
+        from .io import scaled, to_bgr
+
+        bgr = to_bgr(image)
+        f = min(1.0, MAX_SIDE / max(bgr.shape[:2]))   # shrunk as the templates' gray image is
+        min_face = self.proposals.min_face if min_face is None else min_face
+        boxes, _ = self.proposals.propose(scaled(bgr, f) if f < 1 else bgr, threshold,
+                                          min_face=min_face * f / 2 ** self.upsample)
+        boxes = boxes / f
+        if faces and len(boxes):
+            taken = np.array([face.box for face in faces], float)
+            boxes = boxes[[max(box_iou(b, t) for t in taken) < self.NETWORK_IOU for b in boxes]]
+        return [Face(tuple(int(round(v)) for v in b), self.NETWORK_SCORE) for b in boxes]
+
+    def _template_faces(self, image: np.ndarray, threshold: float, network: bool = False) -> list[Face]:
+        """Every template's boxes scoring ``threshold`` or more (those scanned beside the proposal
+        network, with ``network``: :meth:`templates_scanned`)."""
         import dlib
 
         gray, f = _gray_within(image)
         # dlib scans with one threshold: the lower of ours and the pose templates' own.
         low = min(threshold, threshold - self.POSE_SHIFT) if self.pose else threshold
-        rects, scores, which = dlib.fhog_object_detector.run_multiple(self._detectors(), gray,
+        templates = self.templates_scanned(network)
+        rects, scores, which = dlib.fhog_object_detector.run_multiple(self._detectors(templates), gray,
                                                                       self.upsample, low)
-        ours = len(self.TEMPLATES)
+        ours = len(templates)
         faces = [Face(face.box, face.score + self.POSE_SHIFT, True) if w >= ours else face
                  for face, w in zip(_faces(rects, scores, f), which)]
         return [face for face in faces if face.score >= threshold]
@@ -187,8 +246,8 @@ class MaskHog(PerThread):
     def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
         """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
         verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
-        if not verify:
-            return merge_duplicates(self.propose(image, self.threshold))
+        if not verify:   # the network's boxes have no score of their own: templates alone
+            return merge_duplicates(self._template_faces(image, self.threshold))
         # Judge every proposal before merging duplicates, so that a rejected box
         # cannot hide a face it overlaps.
         proposals = self.propose(image, min(self.threshold, self.verifier.candidate_threshold))

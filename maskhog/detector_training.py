@@ -448,12 +448,14 @@ def _detection_figures(per_photo, min_side: int) -> dict:
     return out
 
 
-def _proposals(paths, photos, proposer, candidate_threshold, crop, features, scales=(1.0,), describe=None) -> list:
+def _proposals(paths, photos, proposer, candidate_threshold, crop, features, scales=(1.0,), describe=None,
+               keep=None) -> list:
     """Per photo and scale: the templates' proposals in the photo resized by that scale (as
     the pipeline enlarges images to reach small faces), what the verifier sees of them
     (``describe(image, faces)``, default: the linear verifier's features), boxes, best IoU
     with an annotated face, the annotated faces, and whether the face each overlaps most is
-    unmasked. Boxes and faces are in the photo's own pixels."""
+    unmasked. Boxes and faces are in the photo's own pixels. ``keep(k)``: only the photos
+    (``paths[k]``) it is true for."""
     import cv2
 
     from .io import ImageError, read_image
@@ -463,6 +465,8 @@ def _proposals(paths, photos, proposer, candidate_threshold, crop, features, sca
 
     out = []
     for k, path in enumerate(paths):
+        if keep is not None and not keep(k):
+            continue
         try:
             photo = read_image(path)
         except ImageError as exc:

@@ -94,8 +94,9 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
 
 def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     """The detector recipe's test photos: each verifier finds more faces than the templates
-    alone, more precisely; the CNN one (the detector's default) finds the most, and more by
-    its score rule (mirror image, template score) than by the crop alone."""
+    alone, more precisely; the CNN one (the detector's default, with the proposal network)
+    finds the most, and more by its score rule (mirror image, template score) than by the crop
+    alone."""
     from maskhog.detect import MaskHog, merge_duplicates
     from maskhog.detector_training import _detection_figures, _split_scenes
     from maskhog.io import read_image
@@ -103,6 +104,8 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
 
     photos, (_, _, test) = _split_scenes([shared / "scenes"], seed=0)
     detector, linear = MaskHog(), MaskHog(verifier="linear").verifier
+    without = MaskHog(proposals=False)   # what the linear verifier and the templates alone get
+    assert detector.proposals is not None and without.proposals is None
     assert isinstance(detector.verifier, CnnFaceVerifier) and isinstance(linear, FaceVerifier)
     # The CNN verifier judges proposals from a lower template score than the linear one.
     assert detector.verifier.candidate_threshold < linear.candidate_threshold
@@ -110,24 +113,25 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     for path in test:
         image = read_image(path)
         truth = [(label, *box) for label, box in photos[path]]
-        # One set of proposals, judged four ways (as MaskHog.detect does each).
+        # The CNN verifier's proposals (the scene template and the network) judged two ways,
+        # the templates' alone two more (as MaskHog.detect does each).
         proposals = detector.propose(image, detector.verifier.candidate_threshold)
         cnn.append((merge_duplicates(detector.verifier.keep(image, proposals, detector.threshold)), truth))
         crop_alone.append((merge_duplicates(detector.verifier.keep(image, proposals, detector.threshold,
                                                                    detector.verifier.threshold)), truth))
-        mine = [f for f in proposals if f.score >= linear.candidate_threshold]
-        svm.append((merge_duplicates(linear.keep(image, mine, detector.threshold)), truth))
-        alone.append((merge_duplicates([f for f in proposals if f.score >= detector.threshold]), truth))
+        templates = without.propose(image, linear.candidate_threshold)
+        svm.append((merge_duplicates(linear.keep(image, templates, detector.threshold)), truth))
+        alone.append((merge_duplicates([f for f in templates if f.score >= detector.threshold]), truth))
     c, o, v, a = (_detection_figures(kept, 24) for kept in (cnn, crop_alone, svm, alone))
-    # Measured: CNN 0.80 / 0.70 at precision 0.93 (by the crop alone 0.76 / 0.68 at 0.93);
-    # linear 0.65 / 0.48 at 0.92; templates alone 0.59 / 0.45 at 0.87.
+    # Measured: CNN 0.819 / 0.740 at precision 0.901 (by the crop alone 0.799 / 0.740 at
+    # 0.913); linear 0.65 / 0.48 at 0.92; templates alone 0.59 / 0.45 at 0.87.
     assert len(test) == 137 and v["faces"]["with_mask"] == 448
     assert v["recall_with_mask"] >= 0.63 and v["recall_without_mask"] >= 0.45 and v["precision"] >= 0.90
     assert v["recall_with_mask"] > a["recall_with_mask"] + 0.04 and v["precision"] > a["precision"]
-    assert c["recall_with_mask"] >= 0.78 and c["recall_without_mask"] >= 0.65 and c["precision"] >= 0.90
-    assert o["recall_with_mask"] >= 0.74 and o["precision"] >= 0.90
-    assert c["recall_with_mask"] >= o["recall_with_mask"] + 0.025 and c["recall_without_mask"] >= o["recall_without_mask"]
-    assert c["recall_with_mask"] > v["recall_with_mask"] + 0.05 and c["recall_without_mask"] > v["recall_without_mask"]
+    assert c["recall_with_mask"] >= 0.80 and c["recall_without_mask"] >= 0.70 and c["precision"] >= 0.89
+    assert o["recall_with_mask"] >= 0.78 and o["precision"] >= 0.90
+    assert c["recall_with_mask"] >= o["recall_with_mask"] + 0.01 and c["recall_without_mask"] >= o["recall_without_mask"]
+    assert c["recall_with_mask"] > v["recall_with_mask"] + 0.1 and c["recall_without_mask"] > v["recall_without_mask"] + 0.1
 
 
 def test_a_close_up_the_templates_miss_is_found_mirrored(shared, monkeypatch):

@@ -485,11 +485,14 @@ def test_cli_pose_switch(astronaut, tmp_path):
         assert result.exit_code == 0, result.output
         found[switch] = [f["box"] for f in json.loads(result.stdout)["faces"] if on_her(f["box"])]
     # With --pose the first look finds her. Without, only a later look does: those scan
-    # dlib's pose templates whatever the switch (turned off, they find nothing).
+    # dlib's pose templates whatever the switch. Turned off, the proposal network still
+    # proposes her there; without it too, they find nothing.
     assert found["--pose"] == [list(f.box) for f in MaskDetector(MaskHog(pose=True), second_look=False).find_faces(tilted)]
     assert found[None] == found["--no-pose"] and found[None] != found["--pose"] and len(found[None]) == 1
     assert MaskDetector(second_look=False).find_faces(tilted) == []
-    assert MaskDetector(looks_pose=False).find_faces(tilted) == []
+    by_network = MaskDetector(looks_pose=False).find_faces(tilted)
+    assert len(by_network) == 1 and on_her(by_network[0].box) and by_network[0].score == MaskHog.NETWORK_SCORE
+    assert MaskDetector(MaskHog(proposals=False), looks_pose=False).find_faces(tilted) == []
     result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--pose"])
     assert result.exit_code == 2 and "--pose is for --detector maskhog" in result.output
 
