@@ -322,7 +322,7 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
 @click.option("--faces", type=click.Path(exists=True, file_okay=False),
               help="Class folders of tight face photos, pasted into scenes by the second template.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the two .svm templates and the face verifiers (maskhog/models/ for the "
+              help="Folder for the two .svm templates, the proposal network and the face verifiers (maskhog/models/ for the "
                    "shipped detector).")
 @click.option("--work", type=click.Path(file_okay=False),
               help="Folder for the training chips (default: a temporary one, removed after).")
@@ -331,8 +331,8 @@ def train_cnn(data, out, svm_path, epochs, copies, seed, threads, max_cnn_fracti
 @click.option("--max-runtime", default=1700, show_default=True, type=click.FloatRange(10),
               help="Seconds each template's solver may run.")
 @click.option("--cnn-verifier/--no-cnn-verifier", default=True, show_default=True,
-              help="Also train the CNN face verifier (needs PyTorch: pip install 'maskhog[cnn]'; "
-                   "about 12 minutes more on two threads).")
+              help="Also train the proposal network and the CNN face verifier (needs PyTorch: "
+                   "pip install 'maskhog[cnn]'; about 18 minutes more on two threads).")
 @click.option("--linear-verifier/--no-linear-verifier", default=None,
               help="Also train the linear face verifier (about 3 minutes). Default: only where the "
                    "CNN one is not trained, since the detector prefers the CNN one.")
@@ -342,12 +342,14 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
     Photos are split by image (20% test, 10% validation held out); chips are
     cut around the training photos' faces at the detector's scale, and the
     second template also learns from face photos (--faces) pasted into
-    scenes. Then a face verifier learns which of the templates' proposals at
-    a low threshold are faces: a small CNN where PyTorch is installed, else
-    a linear one (--linear-verifier: both). With the project's scenes/ and
-    faces/ it makes a detector that measures as the shipped one does (about
-    11 minutes and 6.5 GB on 2 cores for the templates, plus 12 to 15 for the
-    CNN verifier or 3 for the linear one).
+    scenes. Where PyTorch is installed, a small proposal network learns the
+    same faces, and a small CNN face verifier learns which of both's
+    proposals at a low threshold are faces; else a linear verifier learns
+    from the templates' (--linear-verifier: both verifiers). With the
+    project's scenes/ and faces/ it makes a detector that measures as the
+    shipped one does (about 11 minutes and 6.5 GB on 2 cores for the
+    templates, plus 1.5 for the network and 16 for the CNN verifier, or 3
+    for the linear one).
     """
     import importlib.util
     import tempfile
