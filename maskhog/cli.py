@@ -375,7 +375,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
                 from .proposals import PROPOSAL_FILE
 
                 # The proposal network first: the verifier learns from its proposals too.
-                _log("proposal network: training (about 3 minutes)")
+                _log("proposal network: training (about 1.5 minutes)")
                 records[PROPOSAL_FILE] = train_proposals(training_photos(list(scenes), seed), out_dir, seed=seed)
 
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(

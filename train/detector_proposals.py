@@ -5,7 +5,7 @@
 Needs PyTorch (``pip install '.[cnn]'``). A 11,373-weight P-Net learns 16-px colour windows
 cut around the boxed faces (and from the backgrounds) of the scene photos the CNN face
 verifier learns from, then again with its own false proposals as more background
-(maskhog.proposal_training). Writes the record to train/detector_proposals.json. About 3
+(maskhog.proposal_training). Writes the record to train/detector_proposals.json. About 1.5
 minutes on two cores. Run it before train/detector_verifier_cnn.py: the verifier learns
 from its proposals.
 """
