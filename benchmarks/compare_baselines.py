@@ -207,7 +207,8 @@ def main():
     kb = lambda *paths: f"{sum(p.stat().st_size for p in paths) / 1024:,.0f} KB"  # noqa: E731
     models = default_model_path().parent
     svm_files = [default_model_path()]
-    detector_files = sorted(models.glob("face_fhog48_*.svm")) + sorted(models.glob("face_verifier.*"))
+    detector_files = (sorted(models.glob("face_fhog48_*.svm")) + sorted(models.glob("face_verifier.*"))
+                      + sorted(models.glob("face_proposals.*")))
     sizes_crops = {"HOG+SVM": kb(*svm_files), "CNN": kb(default_cnn_path()),
                    "cascade": kb(*svm_files, default_cnn_path()),
                    "AIZOO SSD": kb(ssd_folder / "face_mask_detection.caffemodel")}
