@@ -39,7 +39,7 @@ from .perthread import PerThread
 log = logging.getLogger("maskhog")
 
 __all__ = ["CnnClassifier", "Cascade", "STAGES", "FORMAT", "default_cnn_path", "graph_sha256",
-           "pick_backend", "open_net", "make_classifier", "save_onnx"]
+           "pick_backend", "open_net", "thread_net", "make_classifier", "read_onnx", "save_onnx"]
 
 FORMAT = "maskhog-cnn"
 FORMAT_VERSION = 1
@@ -73,11 +73,11 @@ def graph_sha256(model) -> str:
     return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
 
 
-def save_onnx(model, path, header: dict) -> None:
+def save_onnx(model, path, header: dict, fmt: str = FORMAT, version: int = FORMAT_VERSION) -> None:
     """Write an ONNX ``model`` with a maskhog ``header`` (plus format and graph SHA-256)."""
     import onnx
 
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header,
+    header = {"format": fmt, "format_version": version, **header,
               "graph_sha256": graph_sha256(model)}
     del model.metadata_props[:]
     model.metadata_props.add(key=HEADER_KEY, value=json.dumps(header))
@@ -96,6 +96,18 @@ def open_net(read, dnn, failure: str, error=ModelError):
         raise error(f"{failure} ({str(exc).strip().splitlines()[-1]})") from None
     net.setPreferableBackend(dnn[0])
     net.setPreferableTarget(dnn[1])
+    return net
+
+
+def thread_net(owner, data: bytes, path) -> object:
+    """``owner``'s OpenCV DNN network of the ONNX bytes ``data``, one per thread (in
+    ``owner._local``, on ``owner._dnn``): OpenCV's networks are not thread-safe."""
+    net = getattr(owner._local, "net", None)
+    if net is None:
+        import cv2
+
+        net = owner._local.net = open_net(lambda: cv2.dnn.readNetFromONNX(np.frombuffer(data, np.uint8)),
+                                          owner._dnn, f"{path}: OpenCV cannot run this ONNX graph")
     return net
 
 
@@ -160,13 +172,7 @@ class CnnClassifier(PerThread):
         return None if not c else float(c["threshold"])
 
     def _net(self):
-        net = getattr(self._local, "net", None)
-        if net is None:
-            import cv2
-
-            net = self._local.net = open_net(lambda: cv2.dnn.readNetFromONNX(np.frombuffer(self._onnx, np.uint8)),
-                                             self._dnn, f"{self.path}: OpenCV cannot run this ONNX graph")
-        return net
+        return thread_net(self, self._onnx, self.path)
 
     @property
     def crop_specs(self) -> tuple:
@@ -303,15 +309,17 @@ def make_classifier(stage: str, svm, cnn=None, *, backend: str = "auto", thresho
     return Cascade(svm, cnn, threshold)
 
 
-def _read(path: Path, known=CLASSES) -> tuple[bytes, dict]:
-    """The bytes and checked header of a maskhog CNN file whose classes are among ``known``;
-    :class:`ModelError` if unusable."""
+def read_onnx(path: Path, fmt: str = FORMAT, version: int = FORMAT_VERSION, *, kind: str = "CNN",
+              maker: str = "maskhog train-cnn"):
+    """The bytes, graph and header of a maskhog ONNX file of format ``fmt``, its graph checked
+    against the header's SHA-256; :class:`ModelError` (naming a ``kind`` of file and the command
+    that makes it) if it is unreadable, not ONNX, of another format or newer, or edited."""
     import onnx
 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelError(f"cannot read CNN file {path}: {exc.strerror or exc}") from None
+        raise ModelError(f"cannot read {kind} file {path}: {exc.strerror or exc}") from None
     if not data:
         raise ModelError(f"{path}: the file is empty, not an ONNX graph")
     try:
@@ -322,24 +330,34 @@ def _read(path: Path, known=CLASSES) -> tuple[bytes, dict]:
                          f"{str(exc).strip()[:200] or 'cannot parse'})") from None
     props = {p.key: p.value for p in model.metadata_props}
     if HEADER_KEY not in props:
-        raise ModelError(f"{path}: an ONNX graph without a maskhog header; "
-                         "make CNN files with `maskhog train-cnn`")
+        raise ModelError(f"{path}: an ONNX graph without a maskhog header; make {kind} files with `{maker}`")
     try:
         info = json.loads(props[HEADER_KEY])
-        if info.get("format") != FORMAT:
-            raise ModelError(f"{path}: not a maskhog CNN (format {info.get('format')!r})")
-        if info.get("format_version", 0) > FORMAT_VERSION:
-            raise ModelError(f"{path}: made by a newer maskhog (format version "
-                             f"{info['format_version']}); upgrade maskhog")
-        classes, crop = info["classes"], CropSpec.from_dict(info["crop"])
-        size, channels = int(info["input"]["size"]), int(info["input"].get("channels", 1))
-    except (ValueError, KeyError, TypeError) as exc:
-        if isinstance(exc, ModelError):
-            raise
+        found = info.get("format")
+    except (ValueError, AttributeError) as exc:
         raise ModelError(f"{path}: damaged maskhog header ({type(exc).__name__}: {exc})") from None
+    if found != fmt:
+        raise ModelError(f"{path}: not a maskhog {kind} (format {found!r})")
+    made = info.get("format_version", 0)
+    if not isinstance(made, int):
+        raise ModelError(f"{path}: damaged maskhog header (format version {made!r})")
+    if made > version:
+        raise ModelError(f"{path}: made by a newer maskhog (format version {made}); upgrade maskhog")
     if info.get("graph_sha256") != graph_sha256(model):
         raise ModelError(f"{path}: the graph does not match its header's SHA-256 "
                          "(edited or damaged after training)")
+    return data, model, info
+
+
+def _read(path: Path, known=CLASSES) -> tuple[bytes, dict]:
+    """The bytes and checked header of a maskhog CNN file whose classes are among ``known``;
+    :class:`ModelError` if unusable."""
+    data, model, info = read_onnx(path)
+    try:
+        classes, crop = info["classes"], CropSpec.from_dict(info["crop"])
+        size, channels = int(info["input"]["size"]), int(info["input"].get("channels", 1))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: damaged maskhog header ({type(exc).__name__}: {exc})") from None
     if not classes or any(c not in known for c in classes):
         raise ModelError(f"{path}: classes {classes} are not {', '.join(known)}: "
                          "not this kind of maskhog network")

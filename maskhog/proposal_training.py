@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .io import read_image
-from .proposals import PROPOSAL_FILE, nms, pyramid_scales, save
+from .proposals import PROPOSAL_FILE, save, scan_pyramid
 
 __all__ = ["SETTINGS", "windows", "fit", "hard_windows", "export", "train_proposals"]
 
@@ -194,34 +194,15 @@ def fit(x, kind, offsets, settings=SETTINGS, epochs: int | None = None, seed: in
 
 
 def _scan(net, image, threshold: float, min_face: float, settings=SETTINGS, top_k: int = 400):
-    """What :meth:`ProposalNet.propose` gives, from the torch network (for mining)."""
-    import cv2
+    """What :meth:`ProposalNet.propose` gives, from the torch network (for mining): the best
+    ``top_k``, from each level's best 3,000 windows (plenty to mine from)."""
     import torch
 
-    win, stride = settings["window"], settings["stride"]
-    h, w = image.shape[:2]
-    all_boxes, all_scores, level = [], [], image
     with torch.inference_mode():
-        for s in pyramid_scales(h, w, win, min_face, 0.7):
-            size = (int(np.ceil(w * s)), int(np.ceil(h * s)))
-            level = cv2.resize(level, size, interpolation=cv2.INTER_AREA if level is image else cv2.INTER_LINEAR)
-            out = net(_to_tensor(level[None]))[0].numpy()
-            rows, cols = np.nonzero(out[0] >= threshold)
-            if len(rows) > 3000:   # the best 3,000 of a level are plenty to mine from
-                best = np.argpartition(-out[0, rows, cols], 3000)[:3000]
-                rows, cols = rows[best], cols[best]
-            side = win / s
-            x0, y0 = cols * stride / s, rows * stride / s
-            d = out[1:, rows, cols] * side
-            boxes = np.stack([x0 + d[0], y0 + d[1], x0 + side + d[2], y0 + side + d[3]], 1)
-            keep = nms(boxes, out[0, rows, cols])
-            all_boxes.append(boxes[keep])
-            all_scores.append(out[0, rows, cols][keep])
-    if not all_boxes:
-        return np.zeros((0, 4)), np.zeros(0)
-    boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
-    keep = nms(boxes, scores)[:top_k]
-    return boxes[keep], scores[keep]
+        boxes, logits = scan_pyramid(lambda level: net(_to_tensor(level[None]))[0].numpy(), image,
+                                     settings["window"], settings["stride"], threshold, min_face, 0.7,
+                                     level_cap=3000)
+    return boxes[:top_k], logits[:top_k]
 
 
 def hard_windows(net, photos: dict, settings=SETTINGS) -> np.ndarray:

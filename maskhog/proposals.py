@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .cnn import HEADER_KEY, graph_sha256, open_net, pick_backend
+from .cnn import pick_backend, read_onnx, save_onnx, thread_net
 from .model import ModelError
 from .perthread import PerThread
 
-__all__ = ["ProposalNet", "PROPOSAL_FILE", "FORMAT", "nms", "pyramid_scales"]
+__all__ = ["ProposalNet", "PROPOSAL_FILE", "FORMAT", "nms", "pyramid_scales", "scan_pyramid"]
 
 PROPOSAL_FILE = "face_proposals.onnx"
 FORMAT = "maskhog-proposals"
@@ -106,13 +106,7 @@ class ProposalNet(PerThread):
         self._net()   # fail now if OpenCV cannot run it
 
     def _net(self):
-        net = getattr(self._local, "net", None)
-        if net is None:
-            import cv2
-
-            net = self._local.net = open_net(lambda: cv2.dnn.readNetFromONNX(np.frombuffer(self._onnx, np.uint8)),
-                                             self._dnn, f"{self.path}: OpenCV cannot run this ONNX graph")
-        return net
+        return thread_net(self, self._onnx, self.path)
 
     def maps(self, level: np.ndarray) -> np.ndarray:
         """The network's output over one BGR uint8 image: ``(5, rows, cols)``, the face logit and
@@ -126,66 +120,56 @@ class ProposalNet(PerThread):
 
         ``threshold`` (default :attr:`threshold`) is on the face logit; ``min_face`` (default
         :attr:`min_face`) is the smallest face searched for, in pixels of ``image``."""
-        import cv2
+        boxes, logits = scan_pyramid(self.maps, image, self.window, self.stride,
+                                     self.threshold if threshold is None else float(threshold),
+                                     self.min_face if min_face is None else float(min_face),
+                                     self.FACTOR, self.NMS_IOU)
+        return boxes.astype(np.float64), logits.astype(np.float64)
 
-        threshold = self.threshold if threshold is None else float(threshold)
-        min_face = self.min_face if min_face is None else float(min_face)
-        h, w = image.shape[:2]
-        found_boxes, found_logits = [], []
-        level = image
-        for s in pyramid_scales(h, w, self.window, min_face, self.FACTOR):
-            size = (int(math.ceil(w * s)), int(math.ceil(h * s)))
-            # The first level by pixel area, each next from the last: cheaper than from the image.
-            level = cv2.resize(level, size, interpolation=cv2.INTER_AREA if level is image else cv2.INTER_LINEAR)
-            out = self.maps(level)
-            rows, cols = np.nonzero(out[0] >= threshold)
-            if len(rows) == 0:
-                continue
-            logits = out[0, rows, cols]
-            side = self.window / s                     # the window, in pixels of the image
-            x0, y0 = cols * self.stride / s, rows * self.stride / s
-            dx1, dy1, dx2, dy2 = out[1:, rows, cols] * side
-            boxes = np.stack([x0 + dx1, y0 + dy1, x0 + side + dx2, y0 + side + dy2], 1)
-            keep = nms(boxes, logits, self.NMS_IOU)
-            found_boxes.append(boxes[keep])
-            found_logits.append(logits[keep])
-        if not found_boxes:
-            return np.zeros((0, 4)), np.zeros(0)
-        boxes, logits = np.concatenate(found_boxes), np.concatenate(found_logits)
-        keep = nms(boxes, logits, self.NMS_IOU)
-        return boxes[keep].astype(np.float64), logits[keep].astype(np.float64)
+
+def scan_pyramid(maps, image: np.ndarray, window: int, stride: int, threshold: float, min_face: float,
+                 factor: float = ProposalNet.FACTOR, iou: float = ProposalNet.NMS_IOU,
+                 level_cap: int | None = None):
+    """The windows of an image pyramid whose face logit is ``threshold`` or more, as boxes moved
+    by their offsets, in pixels of ``image``, best first (non-maximum suppression within each
+    level, then across levels). ``maps(level)`` gives the network's ``(5, rows, cols)`` output of
+    a BGR level (:meth:`ProposalNet.maps`, or PyTorch's in training); ``level_cap`` keeps a
+    level's best that many windows only."""
+    import cv2
+
+    h, w = image.shape[:2]
+    found_boxes, found_logits = [], []
+    level = image
+    for s in pyramid_scales(h, w, window, min_face, factor):
+        size = (int(math.ceil(w * s)), int(math.ceil(h * s)))
+        # The first level by pixel area, each next from the last: cheaper than from the image.
+        level = cv2.resize(level, size, interpolation=cv2.INTER_AREA if level is image else cv2.INTER_LINEAR)
+        out = maps(level)
+        rows, cols = np.nonzero(out[0] >= threshold)
+        if level_cap and len(rows) > level_cap:
+            best = np.argpartition(-out[0, rows, cols], level_cap)[:level_cap]
+            rows, cols = rows[best], cols[best]
+        if len(rows) == 0:
+            continue
+        logits = out[0, rows, cols]
+        side = window / s                          # the window, in pixels of the image
+        x0, y0 = cols * stride / s, rows * stride / s
+        dx1, dy1, dx2, dy2 = out[1:, rows, cols] * side
+        boxes = np.stack([x0 + dx1, y0 + dy1, x0 + side + dx2, y0 + side + dy2], 1)
+        keep = nms(boxes, logits, iou)
+        found_boxes.append(boxes[keep])
+        found_logits.append(logits[keep])
+    if not found_boxes:
+        return np.zeros((0, 4)), np.zeros(0)
+    boxes, logits = np.concatenate(found_boxes), np.concatenate(found_logits)
+    keep = nms(boxes, logits, iou)
+    return boxes[keep], logits[keep]
 
 
 def _read(path: Path) -> tuple[bytes, dict]:
     """The bytes and checked header of a maskhog proposal network; :class:`ModelError` if unusable."""
-    import json
-
-    import onnx
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"cannot read proposal network {path}: {exc.strerror or exc}") from None
-    try:
-        model = onnx.load_model_from_string(data)
-        onnx.checker.check_model(model)
-    except Exception as exc:   # protobuf and checker errors have no common base class
-        raise ModelError(f"{path}: not a valid ONNX graph ({type(exc).__name__}: "
-                         f"{str(exc).strip()[:200] or 'empty'})") from None
-    props = {p.key: p.value for p in model.metadata_props}
-    try:
-        info = json.loads(props[HEADER_KEY])
-    except (KeyError, ValueError):
-        raise ModelError(f"{path}: an ONNX graph without a maskhog header; "
-                         "make proposal networks with `maskhog train-detector`") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ModelError(f"{path}: not a maskhog proposal network "
-                         f"(format {info.get('format') if isinstance(info, dict) else None!r})")
-    if info.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelError(f"{path}: made by a newer maskhog (format version {info['format_version']}); "
-                         "upgrade maskhog")
-    if info.get("graph_sha256") != graph_sha256(model):
-        raise ModelError(f"{path}: the graph does not match its header's SHA-256 (edited or damaged after training)")
+    data, model, info = read_onnx(path, FORMAT, FORMAT_VERSION, kind="proposal network",
+                                  maker="maskhog train-detector")
     if INPUT_NAME not in [i.name for i in model.graph.input]:
         raise ModelError(f"{path}: the graph has no input named {INPUT_NAME!r}")
     return data, info
@@ -193,12 +177,4 @@ def _read(path: Path) -> tuple[bytes, dict]:
 
 def save(model, path, header: dict) -> None:
     """Write an ONNX proposal network ``model`` with a maskhog ``header``."""
-    import json
-
-    import onnx
-
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **header, "graph_sha256": graph_sha256(model)}
-    del model.metadata_props[:]
-    model.metadata_props.add(key=HEADER_KEY, value=json.dumps(header))
-    onnx.checker.check_model(model)
-    onnx.save_model(model, str(path))
+    save_onnx(model, path, header, FORMAT, FORMAT_VERSION)

@@ -101,7 +101,7 @@ def test_files_that_are_not_proposal_networks_are_refused(tmp_path):
     empty.write_bytes(b"")
     text = tmp_path / "text.onnx"
     text.write_text("not a network")
-    for path, reason in ((empty, "not a valid ONNX graph"), (text, "not a valid ONNX graph"),
+    for path, reason in ((empty, "the file is empty"), (text, "not a valid ONNX graph"),
                          (MODELS / "face_verifier.onnx", "not a maskhog proposal network"),
                          (tmp_path / "missing.onnx", "cannot read")):
         with pytest.raises(ModelError, match=reason):
