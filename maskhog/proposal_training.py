@@ -48,11 +48,16 @@ def _network(channels):
                          nn.Conv2d(b, c, 3), nn.ReLU(), nn.Conv2d(c, 5, 1))
 
 
+def _scaled(pixels):
+    """Pixels 0-255 to about [-1, 1]: in training, and inside the exported graph (:func:`export`)."""
+    return (pixels - 127.5) / 128.0
+
+
 def _to_tensor(bgr):
-    """uint8 BGR (N, H, W, 3) -> float (N, 3, H, W) in about [-1, 1], as the exported graph does."""
+    """uint8 BGR (N, H, W, 3) -> float (N, 3, H, W), scaled as the network takes it."""
     import torch
 
-    return (torch.from_numpy(np.ascontiguousarray(bgr)).permute(0, 3, 1, 2).float() - 127.5) / 128.0
+    return _scaled(torch.from_numpy(np.ascontiguousarray(bgr)).permute(0, 3, 1, 2).float())
 
 
 def _iou(a, b) -> np.ndarray:
@@ -238,7 +243,7 @@ def export(net, path, header: dict) -> None:
             self.body = body
 
         def forward(self, image):
-            return self.body((image - 127.5) / 128.0)
+            return self.body(_scaled(image))
 
     buffer = io.BytesIO()
     dummy = torch.zeros(1, 3, 48, 64)
