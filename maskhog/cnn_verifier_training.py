@@ -298,68 +298,40 @@ def _pasted_rows(faces, scene_photos, proposer, crop, n: int, seed: int, face_io
     return rows
 
 
-def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=CNN_VERIFIER, threads: int = 1,
-                       faces=None, log_fn=print) -> dict:
-    """Train the CNN face verifier and write it to ``out`` (an ONNX file with a maskhog header).
-
-    Parameters
-    ----------
-    scenes : list of paths
-        Pascal VOC folders, split as for the templates (seed ``seed``).
-    templates : path, optional
-        The templates' folder (default: the shipped ones).
-    threads : int
-        Torch threads (1 makes runs repeat exactly).
-    faces : path, optional
-        Class folders of tight face photos (with a ``manifest.csv`` of groups), for the
-        ``closeups`` setting.
-
-    Returns the training record, also kept in the file's header.
-    """
-    torch = require_torch()
-    torch.set_num_threads(threads)
-    start = time.time()
-    crop = CropSpec(int(settings.get("crop_size", 64)), float(settings.get("crop_margin", 0.0)), False, color=True)
+def _verifier_rows(scenes, proposer, settings, seed: int, describe, log_fn=print) -> tuple[list, list, list, list]:
+    """The proposals the verifier learns from, is chosen on and is judged on, as
+    :func:`maskhog.detector_training._proposals` rows (``describe(image, faces)`` fills each
+    row's ``X``): ``(learn, held, test, learnt)``, where ``held`` is the fit photos' held-out
+    fifth and ``learnt`` the scene photos (path -> boxes) the ``learn`` rows come from."""
     boxed, (train, val, test) = _split_scenes(scenes, seed)
     photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
-    proposer = MaskHog(folder=templates, verifier=False)
-    scales = tuple(settings["scales"])
-
-    def cut(image, found):
-        return crop_faces(image, [f.box for f in found], crop)
-
-    low = settings["candidate_threshold"]
+    scales, low = tuple(settings["scales"]), settings["candidate_threshold"]
     log_fn(f"CNN verifier: proposals in {len(train) + len(val)} training and {len(test)} test photos, "
            f"at scales {scales}")
+    is_held = lambda k: k % 5 == settings["held_out"]   # noqa: E731
     wide = settings.get("learn_network")
     if wide and proposer.proposals is not None:
         # It learns from more than the detector proposes at run time (_WideProposer); its
         # threshold and score rule are chosen on what the detector proposes.
-        is_held = lambda k: k % 5 == settings["held_out"]   # noqa: E731
-        fit_rows = _proposals(train + val, photos, proposer, low, crop, None, scales, describe=cut, keep=is_held)
-        fit_rows += _proposals(train + val, photos, _WideProposer(proposer, *wide), low, crop, None, scales,
-                               describe=cut, keep=lambda k: not is_held(k))
+        fit_rows = _proposals(train + val, photos, proposer, low, None, None, scales, describe=describe, keep=is_held)
+        fit_rows += _proposals(train + val, photos, _WideProposer(proposer, *wide), low, None, None, scales,
+                               describe=describe, keep=lambda k: not is_held(k))
     else:
-        fit_rows = _proposals(train + val, photos, proposer, low, crop, None, scales, describe=cut)
-    test_rows = _proposals(test, photos, proposer, low, crop, None, scales, describe=cut)
-    held = [r for r in fit_rows if r["photo"] % 5 == settings["held_out"]]
-    learn = [r for r in fit_rows if r["photo"] % 5 != settings["held_out"]]
-    if (settings.get("closeups") or settings.get("pasted")) and faces is None:
-        raise ValueError("the CNN verifier also learns from face photos (close-ups, pasted): give the face folders")
+        fit_rows = _proposals(train + val, photos, proposer, low, None, None, scales, describe=describe)
+    test_rows = _proposals(test, photos, proposer, low, None, None, scales, describe=describe)
+    held = [r for r in fit_rows if is_held(r["photo"])]
+    learn = [r for r in fit_rows if not is_held(r["photo"])]
     fit = train + val
-    learnt = {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}}   # its scene photos
-    if settings.get("closeups"):
-        looks = _closeup_rows(faces, learnt, proposer.with_pose(), crop, settings["closeups"], seed,
-                              settings["face_iou"])
-        log_fn(f"CNN verifier: {sum(len(r['X']) for r in looks)} detections in framed looks at "
-               f"{settings['closeups']} face photos and as many face-free squares")
-        learn += looks
-    if settings.get("pasted"):
-        pasted = _pasted_rows(faces, learnt, proposer, crop, settings["pasted"], seed, settings["face_iou"], low)
-        n_faces = sum(int((r["iou"] >= settings["face_iou"]).sum()) for r in pasted)
-        log_fn(f"CNN verifier: {sum(len(r['X']) for r in pasted)} proposals at {settings['pasted']} face photos "
-               f"pasted into training scenes ({n_faces} faces)")
-        learn += pasted
+    learnt = {fit[k]: photos[fit[k]] for k in {r["photo"] for r in learn}}
+    return learn, held, test_rows, learnt
+
+
+def _fit_and_judge(learn, held, test_rows, settings, *, seed: int, threads: int, fallback: float,
+                   device: str = "cpu", log_fn=print) -> tuple:
+    """Train the verifier's network on the ``learn`` rows, keep the epoch and threshold that
+    find most ``held`` faces at the precision asked for, choose the score rule there, and
+    judge both on ``test_rows`` (``device`` may name a GPU for studies; the shipped network is
+    trained on the CPU). Returns the network and the record's figures."""
     crops, y, weight = _labelled(learn, settings["face_iou"])
     keep = settings.get("background_keep", 1.0)
     if keep < 1.0:
@@ -400,7 +372,7 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
                               select_from=int(settings.get("select_from", 1)),
                               channels_last=bool(settings.get("channels_last", False)),
                               reweigh=reweigh if settings.get("unboxed_after") else None,
-                              log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
+                              device=device, log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
     held_scores = _scores(net, held)
     found = _best_threshold(held, held_scores, settings)
     if found is None:
@@ -411,25 +383,75 @@ def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=C
     threshold = float(1 / (1 + np.exp(-logit_threshold)))
     # The detector's rule: mirror image and template score too, chosen on the same photos.
     rule, rule_figures = _score_rule(net, held, held_scores, settings)
-    fallback = proposer.threshold
     test_scores = _scores(net, test_rows)
 
-    record = {"settings": dict(settings), "seed": seed, "threshold": round(threshold, 6),
-              "logit_threshold": logit_threshold, "score": rule, "best_epoch": fitted["best_epoch"],
-              "photos": {"fit": len({r["photo"] for r in fit_rows}), "held_out": len({r["photo"] for r in held}),
-                         "test": len({r["photo"] for r in test_rows})},
-              "held_out_figures": rule_figures, "held_out_figures_crop_alone": held_figures,
-              "test_crop_alone": _test_figures(test_rows, test_scores, logit_threshold, fallback,
-                                               settings, (1.0,), step=1.0)["test"],
-              **_test_figures(test_rows, _plus_template(_rule_odds(net, test_rows, test_scores, rule["mirror"]),
-                                                        test_rows, rule["template_weight"]),
-                              rule["threshold"], fallback, settings, scales, step=1.0, name="score_threshold"),
-              **({"unboxed": unboxed} if unboxed else {}),
-              "epochs": fitted["epochs"], "seconds": round(time.time() - start, 1)}
+    scales = tuple(settings["scales"])
+    figures = {"threshold": round(threshold, 6), "logit_threshold": logit_threshold, "score": rule,
+               "best_epoch": fitted["best_epoch"], "held_out_figures": rule_figures,
+               "held_out_figures_crop_alone": held_figures,
+               "test_crop_alone": _test_figures(test_rows, test_scores, logit_threshold, fallback,
+                                                settings, (1.0,), step=1.0)["test"],
+               **_test_figures(test_rows, _plus_template(_rule_odds(net, test_rows, test_scores, rule["mirror"]),
+                                                         test_rows, rule["template_weight"]),
+                               rule["threshold"], fallback, settings, scales, step=1.0, name="score_threshold"),
+               **({"unboxed": unboxed} if unboxed else {}), "epochs": fitted["epochs"]}
+    return net, figures
+
+
+def train_cnn_verifier(scenes, *, templates=None, out, seed: int = 0, settings=CNN_VERIFIER, threads: int = 1,
+                       faces=None, log_fn=print) -> dict:
+    """Train the CNN face verifier and write it to ``out`` (an ONNX file with a maskhog header).
+
+    Parameters
+    ----------
+    scenes : list of paths
+        Pascal VOC folders, split as for the templates (seed ``seed``).
+    templates : path, optional
+        The templates' folder (default: the shipped ones).
+    threads : int
+        Torch threads (1 makes runs repeat exactly).
+    faces : path, optional
+        Class folders of tight face photos (with a ``manifest.csv`` of groups), for the
+        ``closeups`` setting.
+
+    Returns the training record, also kept in the file's header.
+    """
+    torch = require_torch()
+    torch.set_num_threads(threads)
+    start = time.time()
+    crop = CropSpec(int(settings.get("crop_size", 64)), float(settings.get("crop_margin", 0.0)), False, color=True)
+    if (settings.get("closeups") or settings.get("pasted")) and faces is None:
+        raise ValueError("the CNN verifier also learns from face photos (close-ups, pasted): give the face folders")
+    proposer = MaskHog(folder=templates, verifier=False)
+    learn, held, test_rows, learnt = _verifier_rows(
+        scenes, proposer, settings, seed, lambda image, found: crop_faces(image, [f.box for f in found], crop),
+        log_fn)
+    photos = {"fit": len({r["photo"] for r in learn + held}), "held_out": len({r["photo"] for r in held}),
+              "test": len({r["photo"] for r in test_rows})}
+    if settings.get("closeups"):
+        looks = _closeup_rows(faces, learnt, proposer.with_pose(), crop, settings["closeups"], seed,
+                              settings["face_iou"])
+        log_fn(f"CNN verifier: {sum(len(r['X']) for r in looks)} detections in framed looks at "
+               f"{settings['closeups']} face photos and as many face-free squares")
+        learn += looks
+    if settings.get("pasted"):
+        pasted = _pasted_rows(faces, learnt, proposer, crop, settings["pasted"], seed, settings["face_iou"],
+                              settings["candidate_threshold"])
+        n_faces = sum(int((r["iou"] >= settings["face_iou"]).sum()) for r in pasted)
+        log_fn(f"CNN verifier: {sum(len(r['X']) for r in pasted)} proposals at {settings['pasted']} face photos "
+               f"pasted into training scenes ({n_faces} faces)")
+        learn += pasted
+    net, figures = _fit_and_judge(learn, held, test_rows, settings, seed=seed, threads=threads,
+                                  fallback=proposer.threshold, log_fn=log_fn)
+    first = ("threshold", "logit_threshold", "score", "best_epoch")
+    record = {"settings": dict(settings), "seed": seed, **{k: figures[k] for k in first}, "photos": photos,
+              **{k: v for k, v in figures.items() if k not in first}}
+    record["seconds"] = round(time.time() - start, 1)
     header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
-              "verifier": {"threshold": record["threshold"], "candidate_threshold": low, "score": rule},
+              "verifier": {"threshold": record["threshold"], "candidate_threshold": settings["candidate_threshold"],
+                           "score": record["score"]},
               "record": record}
     export_onnx(net, out, header, crop.size, channels=3)
-    log_fn(f"CNN verifier: score rule {rule} (held out: {rule_figures}); test: {record['test']}; "
-           f"the crop alone from probability {record['threshold']}: {record['test_crop_alone']}")
+    log_fn(f"CNN verifier: score rule {record['score']} (held out: {record['held_out_figures']}); "
+           f"test: {record['test']}; the crop alone from probability {record['threshold']}: {record['test_crop_alone']}")
     return record
