@@ -21,6 +21,7 @@ import numpy as np
 from maskhog.cnn_verifier_training import CNN_VERIFIER, _closeup_rows, _verifier_rows
 from maskhog.crops import CropSpec
 from maskhog.detect import MaskHog
+from maskhog.detector_training import _split_scenes
 
 
 def as_json(row, boxes=True):
@@ -44,8 +45,6 @@ if __name__ == "__main__":
     args.work.mkdir(parents=True, exist_ok=True)
     settings = CNN_VERIFIER
     proposer = MaskHog(verifier=False)
-
-    from maskhog.detector_training import _split_scenes
     _, (train, val, test) = _split_scenes([data / "scenes"], 0)
     learn, held, test_rows, learnt = _verifier_rows(
         [data / "scenes"], proposer, settings, 0, lambda image, found: np.array([f.box for f in found], float))

@@ -15,7 +15,6 @@ where torch sees one, else on the CPU.
 import argparse
 import gzip
 import json
-import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -206,4 +205,3 @@ if __name__ == "__main__":
     p.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
     {"prep": prep, "train": train, "table": table}[args.verb](args)
-    sys.exit(0)
