@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["CropSpec", "crop_faces", "square_box"]
+from .boxes import square_box
+
+__all__ = ["CropSpec", "crop_faces"]
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,6 @@ class CropSpec:
     def from_dict(cls, d: dict) -> "CropSpec":
         return cls(size=int(d["size"]), margin=float(d["margin"]), clahe=bool(d["clahe"]),
                    color=bool(d.get("color", False)))
-
-
-def square_box(box, margin: float) -> tuple[float, float, float]:
-    """Centre ``(cx, cy)`` and side of the grown square around ``box = (x1, y1, x2, y2)``."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1) * (1 + 2 * margin)
-    return (x1 + x2) / 2, (y1 + y2) / 2, side
 
 
 def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndarray:

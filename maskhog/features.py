@@ -28,13 +28,13 @@ References
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
 
-import os
-
 __all__ = [
+    "as_pair",
     "color_features",
     "color_length",
     "face_features",
@@ -137,7 +137,8 @@ def _as_batch(crops) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(arr), single
 
 
-def _pair(value, name: str) -> tuple[int, int]:
+def as_pair(value, name: str) -> tuple[int, int]:
+    """``value`` as two positive ints: an int for both, or a pair; ``ValueError`` naming ``name``."""
     try:
         a, b = (value, value) if np.isscalar(value) else value
         a, b = int(a), int(b)
@@ -157,8 +158,8 @@ class _HogSettings:
         if block_norm not in _NORMS:
             raise ValueError(f"block_norm must be one of {sorted(_NORMS)}, got {block_norm!r}")
         self.orientations = int(orientations)
-        self.cell = _pair(pixels_per_cell, "pixels_per_cell")
-        self.block = _pair(cells_per_block, "cells_per_block")
+        self.cell = as_pair(pixels_per_cell, "pixels_per_cell")
+        self.block = as_pair(cells_per_block, "cells_per_block")
         self.norm = _NORMS[block_norm]
         self.cos_e, self.sin_e = _bin_edges(self.orientations)
 
@@ -325,7 +326,7 @@ def lbp_histograms(crops, *, grid=(4, 4)):
         Cells in row-major order, each cell's 10 bins in code order, each
         cell's histogram summing to 1.
     """
-    grid = _pair(grid, "grid")
+    grid = as_pair(grid, "grid")
     batch, single = _as_batch(crops)
     out = np.empty((batch.shape[0], grid[0] * grid[1] * LBP_CODES), dtype=np.float32)
     _features.lbp_hist_batch(batch, out, _lbp_plan(*batch.shape[1:], grid), 0)
@@ -356,7 +357,7 @@ def hog_lbp_features(crops, *, orientations=9, pixels_per_cell=(8, 8), cells_per
         64x64 crop and the defaults.
     """
     settings = _HogSettings(orientations, pixels_per_cell, cells_per_block, block_norm)
-    grid = _pair(lbp_grid, "lbp_grid")
+    grid = as_pair(lbp_grid, "lbp_grid")
     batch, single = _as_batch(crops)
     n_hog = settings.length(batch.shape[1:])
     out = np.empty((batch.shape[0], n_hog + grid[0] * grid[1] * LBP_CODES), dtype=np.float32)
@@ -468,7 +469,7 @@ def face_features(crops, *, color=None, mirror=False, **hog_lbp):
         Describe each crop by the mean of its vector and its mirror image's.
         A face and its mirror image then get one vector, so a linear score
         cannot depend on which way a face turns: on faces/ the mask
-        classifier's 5-fold group CV rises from 0.968 to 0.973 (train/README.md).
+        classifier's 5-fold group CV rises from 0.968 to 0.973 (docs/design.md#mirror-features).
     **hog_lbp
         Keyword arguments of :func:`hog_lbp_features`.
 

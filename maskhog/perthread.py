@@ -6,12 +6,21 @@ __all__ = ["PerThread"]
 
 
 class PerThread:
-    """Base class: keeps such objects in ``self._local``, one per thread, and pickles without
-    them, so that each worker process (``predict --jobs``) builds its own."""
+    """Base class: :meth:`per_thread` keeps such objects one per thread, and pickles and
+    copies leave them out, so that each worker process or copy builds its own."""
+
+    def per_thread(self, key, make):
+        """This thread's object under ``key``, made by ``make()`` the first time it is asked for."""
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__.setdefault("_local", threading.local())
+        own = local.__dict__
+        if key not in own:
+            own[key] = make()
+        return own[key]
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k != "_local"}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._local = threading.local()

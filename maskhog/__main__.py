@@ -1,0 +1,5 @@
+"""``python -m maskhog``: the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m maskhog.cli``: the command line."""
+
+from . import main
+
+main()

@@ -1,0 +1,96 @@
+"""``maskhog live``: watch a camera, video or stream and report each person's mask state."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .. import tuning
+from .common import classifier_options, detector_options, log, min_face_option
+
+
+@click.command()
+@click.argument("source")
+@detector_options(upsample=False)
+@click.option("--detect-every", default=3, show_default=True, type=click.IntRange(1),
+              help="Detect faces on every N-th frame; track them in between.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.1, 4.0),
+              help="Resize frames by this factor before detecting (below 1 is faster).")
+@click.option("--max-fps", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Cap the processing rate (0: as fast as possible) to leave CPU for others.")
+@click.option("--realtime", is_flag=True,
+              help="Pace a video file at its own frame rate, newest frame only, like a camera.")
+@click.option("--stats", is_flag=True, help="Print a JSON stats line to stderr every 5 s.")
+@click.option("--headless", is_flag=True,
+              help="No window, events only (also when no window can open: maskhog installs "
+                   "OpenCV without a GUI; `pip install opencv-contrib-python` for one).")
+@classifier_options(cascade_default=tuning.LIVE_CASCADE_THRESHOLD,
+                    threshold_help=f"{tuning.LIVE_CASCADE_THRESHOLD}, every face in colour to the CNN")
+@min_face_option
+@click.option("--threads", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="OpenCV's worker threads (resizing, the CNN stage); 0: OpenCV's default. "
+                   "1 leaves a core free on a two-core machine.")
+@click.option("--recheck-every", default=2, show_default=True, type=click.IntRange(1),
+              help="Classify a face that holds still again only every N detections (new and "
+                   "moving faces at once).")
+@click.option("--tracker", type=click.Choice(["none", "correlation"]), default="none",
+              show_default=True, help="Between detections, hold the face boxes still, or follow "
+                                      "them with dlib's correlation tracker (about 4 ms per face "
+                                      "per frame; for people who move fast).")
+def live(source, detector, detect_every, scale, max_fps, realtime, stats, headless, classifier, min_face,
+         threads, recheck_every, tracker):
+    """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
+
+    Prints one JSON line per event on stdout: a person appears, their mask
+    label changes (smoothed over recent frames), or they leave. Ctrl-C or
+    SIGTERM stops within a second and flushes the open tracks.
+    """
+    import signal
+    import threading
+
+    import cv2
+
+    from ..io import ImageError
+    from ..live import LiveConfig, run_live
+    from ..pipeline import MaskDetector
+
+    if threads:
+        cv2.setNumThreads(threads)
+    # No second look at frames without faces: it would cost an empty scene 20 ms a frame.
+    finder = MaskDetector(detector, classifier, min_face=min_face, second_look=False)
+    config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
+                        recheck_every=recheck_every, tracker=tracker)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_event(event):
+        click.echo(json.dumps(event))
+        sys.stdout.flush()
+
+    def on_stats(record):
+        click.echo(json.dumps(record), err=True)
+
+    preview = None
+    if not headless:
+        from ..live.preview import Preview
+
+        preview = Preview()
+        why = preview.open()
+        if why:
+            log(f"no window: {why}; events only")
+            preview = None
+    try:
+        final = run_live(source, finder, config=config, on_event=on_event,
+                         on_stats=on_stats if stats else None,
+                         on_frame=preview.show if preview else None, stop=stop)
+    except ImageError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        return
+    finally:
+        if preview:
+            preview.close()
+    if stats:
+        on_stats(final)

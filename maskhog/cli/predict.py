@@ -1,0 +1,118 @@
+"""``maskhog predict``: find the faces in images and videos and say whether each wears a mask."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from .common import classifier_options, detector_options, later_looks_option, log, min_face_option
+
+
+@click.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--demo", is_flag=True,
+              help="Use scikit-image's bundled astronaut photo, as is and with a mask drawn on.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "json", "csv"]), default="jsonl",
+              show_default=True, help="Output format on stdout.")
+@detector_options()
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
+              help="Write a copy of each image with boxes and labels drawn into this folder.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="LABEL",
+              help="Exit with status 1 if any face has this label (e.g. no_mask); repeatable.")
+@click.option("--every", default=30, show_default=True, type=click.IntRange(1),
+              help="In video files, look at every N-th frame.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Images processed in parallel, one detector per worker process.")
+@classifier_options()
+@min_face_option
+@later_looks_option
+def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, classifier, min_face, later_looks):
+    """Find the faces in INPUTS and say whether each wears a mask.
+
+    INPUTS are image files, video files (every N-th frame), folders (searched
+    recursively), glob patterns ('shots/*.jpg'), or '-' to read one path per
+    line from stdin. One record per image (a video frame is named
+    'clip.mp4#frame=120'): the image as given, and for each face its box
+    [x1, y1, x2, y2], label and score (the label's probability). Unreadable
+    files are reported on stderr and skipped. Exit status: 0 done, 1 a
+    --fail-on label was seen (or no image could be read), 2 usage error.
+    """
+    from joblib import Parallel, delayed
+
+    from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, read_image, video_frames
+    from ..io.demo import demo_images
+    from ..io.records import RecordWriter
+    from ..labels import LabelError, canonical_label
+    from ..pipeline import MaskDetector
+
+    try:
+        fail_labels = {canonical_label(name) for name in fail_on}
+    except LabelError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+    paths = expand_inputs(inputs, stdin=sys.stdin)
+    if not paths and not demo:
+        raise click.UsageError("give image files, folders, patterns or '-', or --demo")
+    finder = MaskDetector(detector, classifier, min_face=min_face, second_look=later_looks)
+
+    def images():
+        """(name, image) pairs in input order; bad inputs are reported and skipped."""
+        yield from demo_images() if demo else []
+        for path in paths:
+            try:
+                if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+                    for k, frame in video_frames(path, every=every):
+                        yield f"{path}#frame={k}", frame
+                else:
+                    yield path, read_image(path)
+            except ImageError as exc:
+                log(f"skipped {exc}")
+
+    seen, written, done = set(), set(), 0
+    # Small batches keep memory bounded on long videos; each worker process
+    # gets its own copy of the detector, and results keep the input order.
+    with Parallel(n_jobs=jobs) as parallel, RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out:
+        for batch in _batches(images(), 4 * jobs):
+            if jobs > 1:
+                results = parallel(delayed(finder.detect)(image) for _, image in batch)
+            else:
+                results = [finder.detect(image) for _, image in batch]
+            for (name, image), faces in zip(batch, results):
+                out.write({"image": name, "faces": [f.to_dict() for f in faces]})
+                seen.update(f.label for f in faces)
+                done += 1
+                if annotate_dir:
+                    _annotate(image, faces, Path(annotate_dir), name, written)
+    if not done:
+        raise click.ClickException("no readable image")
+    if seen & fail_labels:
+        log(f"failing: found {', '.join(sorted(seen & fail_labels))}")
+        sys.exit(1)
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _annotate(image, faces, folder, name, written):
+    """Save ``image`` with each face's box, label and score drawn, under a unique name."""
+    import cv2
+
+    from ..io.draw import draw_faces
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "image"
+    target, k = folder / f"{stem}.jpg", 1
+    while target in written:   # two inputs with the same file name
+        target, k = folder / f"{stem}_{k}.jpg", k + 1
+    written.add(target)
+    cv2.imwrite(str(target), draw_faces(image, faces))

@@ -1,0 +1,68 @@
+"""Finding faces: every detector behind one interface, and the search that uses them.
+
+=============  ====================================================================
+``maskhog``    our own: fHOG templates + a proposal network, judged by a face
+               verifier (:mod:`.fhog`, :mod:`.proposals`, :mod:`.verify`); the default
+``dlib``       dlib's stock frontal-face HOG detector (:mod:`.stock`), for comparison
+``haar``       OpenCV's Haar cascade (:mod:`.stock`), for comparison
+``dnn``        a face detector network of your own, run by OpenCV DNN (:mod:`.dnn`)
+=============  ====================================================================
+
+:func:`make_detector` builds one by name; :class:`FaceSearch` (:mod:`.looks`)
+searches an image with it at the scale the smallest wanted face needs, and
+looks again at still images in which nothing was found.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ..boxes import Face
+from ..errors import OptionError
+from .base import Detector
+from .dnn import DnnDetector
+from .fhog import MaskHog, models_folder
+from .looks import FaceSearch
+from .stock import DlibFrontal, HaarFrontal
+
+__all__ = ["Face", "Detector", "DETECTORS", "DlibFrontal", "DnnDetector", "FaceSearch", "HaarFrontal",
+           "MaskHog", "make_detector", "models_folder"]
+
+#: The detectors by name.
+DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal, "haar": HaarFrontal, "dnn": DnnDetector}
+
+
+def make_detector(name: str | None = None, **options) -> Detector:
+    """A detector by name (one of :data:`DETECTORS`), built with ``options``.
+
+    ``name`` ``None`` means ``dnn`` when a ``model`` file is given, else
+    ``maskhog``. Options set to ``None`` count as not given, and an option of
+    another detector left at that detector's default is ignored, so that a
+    command line can pass all of its options as they are.
+
+    Raises
+    ------
+    ValueError
+        An unknown name; :class:`maskhog.errors.OptionError` for options the
+        detector does not take, or a missing ``model`` for ``dnn``.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    name = name or ("dnn" if "model" in options else "maskhog")
+    try:
+        make = DETECTORS[name]
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}") from None
+    takes = inspect.signature(make).parameters
+    for key, value in list(options.items()):
+        if key in takes:
+            continue
+        owners = {n: inspect.signature(d).parameters[key] for n, d in DETECTORS.items()
+                  if key in inspect.signature(d).parameters}
+        if any(p.default is not p.empty and p.default == value for p in owners.values()):
+            del options[key]   # another detector's option at its default: not asked for
+            continue
+        whose = f" (an option of: {', '.join(owners)})" if owners else ""
+        raise OptionError(f"the {name} detector takes no option {key!r}{whose}")
+    if name == "dnn" and "model" not in options:
+        raise OptionError("the dnn detector needs a model file")
+    return make(**options)

@@ -1,0 +1,177 @@
+"""maskhog's own face detector: fHOG templates that learned masked and unmasked faces.
+
+Stock detectors learned faces with a visible mouth and miss masked ones. This
+one proposes faces three ways and lets a verifier judge them all:
+
+* two 48x48-window fHOG templates (dlib's sliding-window HOG detector), one
+  learned from the boxed faces of multi-person scene photos, one with tight
+  face photos pasted into scenes too (``maskhog train-detector``);
+* in colour images, a tiny proposal network (:mod:`.proposals`) adds faces
+  the templates' gray gradients miss;
+* optionally dlib's five stock pose templates, for large faces turned aside.
+
+Run at a low threshold the proposers find most faces and much background; the
+face verifier (:mod:`.verify`) keeps the faces. On held-out scene photos the
+shipped detector keeps 0.82 / 0.74 / 0.80 of masked / unmasked / badly worn
+faces at precision 0.90 (docs/models.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+
+from .. import tuning
+from ..boxes import Face, iou, merge_duplicates
+from ..io import scaled, to_bgr
+from ..perthread import PerThread
+from .base import dlib_faces, gray_within
+from .proposals import PROPOSAL_FILE, ProposalNet
+from .verify import CnnFaceVerifier, load_verifier
+
+__all__ = ["MaskHog", "TEMPLATES", "models_folder"]
+
+#: The templates' file names in a detector folder: from scene photos, and with pasted faces.
+TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
+
+
+def models_folder() -> Path:
+    """The folder of the models shipped inside the package."""
+    return Path(__file__).parent.parent / "models"
+
+
+class MaskHog(PerThread):
+    """maskhog's face detector: fHOG templates, a proposal network and a face verifier.
+
+    Parameters
+    ----------
+    upsample : int
+        Double the image this many times first, to find faces under the
+        templates' smallest (about 41 px), at about four times the cost each.
+    threshold : float
+        The templates' score from which a box is a face where no verifier judges.
+    templates : path, optional
+        A folder made by ``maskhog train-detector`` (default: the shipped models);
+        :attr:`folder` says which.
+    verifier : {True, "auto", "cnn", "linear", False, "none"}
+        The face verifier: the CNN one where the folder has it, else the linear
+        one (``True`` or ``"auto"``), one of them by name, or none (``False`` or
+        ``"none"``: the templates alone).
+    pose : bool
+        Also scan dlib's five stock pose templates over the same pyramid. Their
+        80-px window sees faces of about 70 px and more, turned aside or tilted,
+        which ours (mostly upright, frontal scene faces) miss; about 9 ms more
+        per 640x480 frame (docs/design.md#detector-pose).
+    proposals : bool
+        Use the folder's proposal network, where it has one and the verifier is
+        the CNN one (the linear verifier never learned its boxes).
+    """
+
+    TEMPLATES = TEMPLATES
+
+    def __init__(self, upsample: int = 0, threshold: float = tuning.TEMPLATE_THRESHOLD, templates=None,
+                 verifier=True, pose: bool = False, proposals: bool = True):
+        self.name = "maskhog"
+        self.folder = Path(templates) if templates else models_folder()
+        missing = [t for t in TEMPLATES if not (self.folder / t).is_file()]
+        if missing:
+            raise ValueError(f"{self.folder}: no {', '.join(missing)} (make them with "
+                             "`maskhog train-detector`)")
+        self.upsample = int(upsample)
+        self.smallest_face = 41 / 2 ** self.upsample   # a 48-px window holds a 41-px face box
+        self.threshold = float(threshold)
+        self.pose = bool(pose)
+        verifier = {True: "auto", False: None, "none": None}.get(verifier, verifier)
+        self.verifier = load_verifier(self.folder, verifier) if verifier else None
+        self.proposals = None
+        if (proposals and (self.folder / PROPOSAL_FILE).is_file()
+                and (self.verifier is None or isinstance(self.verifier, CnnFaceVerifier))):
+            self.proposals = ProposalNet(self.folder / PROPOSAL_FILE)
+        self._detectors(TEMPLATES)   # fail now, with the folder's name, if a template is unreadable
+
+    def with_pose(self) -> "MaskHog":
+        """This detector with dlib's pose templates scanned too (and all of ours: see
+        :meth:`templates_scanned`), sharing its face verifier: the later looks' detector."""
+        if self.pose:
+            return self
+        twin = copy.copy(self)   # a copy leaves the per-thread detectors behind
+        twin.pose = True
+        return twin
+
+    def templates_scanned(self, network: bool = True) -> tuple[str, ...]:
+        """Our templates this detector scans, with the proposal network (``network``, where the
+        folder has one) or without. Beside the network the first look leaves out the template
+        that learned face photos pasted into scenes: the network finds more of the scene faces
+        it adds, in less time. It stays in the later looks at framed close-ups (:meth:`with_pose`),
+        the kind of face it learned, and wherever the network does not run (gray images)."""
+        if network and self.proposals is not None and not self.pose:
+            return TEMPLATES[:1]
+        return TEMPLATES
+
+    def _detectors(self, templates: tuple[str, ...]):
+        """This thread's dlib detectors for ``templates`` (then dlib's pose templates, with :attr:`pose`)."""
+        def load():
+            import dlib
+
+            try:
+                dets = [dlib.fhog_object_detector(str(self.folder / t)) for t in templates]
+            except RuntimeError as exc:
+                raise ValueError(f"{self.folder}: not dlib fHOG templates ({exc})") from None
+            if self.pose:   # dlib's own five pose templates, scanned over the same pyramid
+                dets.append(dlib.get_frontal_face_detector())
+            return dets
+
+        return self.per_thread(("templates", templates, self.pose), load)
+
+    def propose(self, image: np.ndarray, threshold: float) -> list[Face]:
+        """Every template's boxes scoring ``threshold`` or more (the same face may come twice),
+        then, in a colour image, the proposal network's boxes where no template box is."""
+        network = self.proposals is not None and np.ndim(image) == 3   # it needs colour
+        faces = self.template_faces(image, threshold, network)
+        return faces + self.network_faces(image, faces) if network else faces
+
+    def network_faces(self, image: np.ndarray, faces: list[Face], threshold: float | None = None,
+                      min_face: float | None = None) -> list[Face]:
+        """The proposal network's boxes that overlap none of ``faces`` (the templates' boxes) at
+        :data:`maskhog.tuning.NETWORK_IOU`, each with the score :data:`maskhog.tuning.NETWORK_SCORE`
+        (the verifier weighs the template score in). ``threshold`` and ``min_face``: the
+        network's own unless given."""
+        bgr = to_bgr(image)
+        f = min(1.0, tuning.MAX_SIDE / max(bgr.shape[:2]))   # shrunk as the templates' gray image is
+        min_face = self.proposals.min_face if min_face is None else min_face
+        boxes, _ = self.proposals.propose(scaled(bgr, f) if f < 1 else bgr, threshold,
+                                          min_face=min_face * f / 2 ** self.upsample)
+        boxes = boxes / f
+        if faces and len(boxes):
+            taken = np.array([face.box for face in faces], float)
+            boxes = boxes[[max(iou(b, t) for t in taken) < tuning.NETWORK_IOU for b in boxes]]
+        return [Face(tuple(int(round(v)) for v in b), tuning.NETWORK_SCORE) for b in boxes]
+
+    def template_faces(self, image: np.ndarray, threshold: float, network: bool = False) -> list[Face]:
+        """Every template's boxes scoring ``threshold`` or more (those scanned beside the proposal
+        network, with ``network``: :meth:`templates_scanned`)."""
+        import dlib
+
+        gray, f = gray_within(image)
+        # dlib scans with one threshold: the lower of ours and the pose templates' own.
+        shift = tuning.POSE_SHIFT
+        low = min(threshold, threshold - shift) if self.pose else threshold
+        templates = self.templates_scanned(network)
+        rects, scores, which = dlib.fhog_object_detector.run_multiple(self._detectors(templates), gray,
+                                                                      self.upsample, low)
+        ours = len(templates)
+        faces = [Face(face.box, face.score + shift, True) if w >= ours else face
+                 for face, w in zip(dlib_faces(rects, scores, f), which)]
+        return [face for face in faces if face.score >= threshold]
+
+    def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
+        """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
+        verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
+        if not verify:   # the network's boxes have no score of their own: templates alone
+            return merge_duplicates(self.template_faces(image, self.threshold))
+        # Judge every proposal before merging duplicates, so that a rejected box
+        # cannot hide a face it overlaps.
+        proposals = self.propose(image, min(self.threshold, self.verifier.candidate_threshold))
+        return merge_duplicates(self.verifier.keep(image, proposals, self.threshold))

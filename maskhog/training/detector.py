@@ -1,0 +1,82 @@
+"""``maskhog train-detector``: every part of maskhog's face detector, in the order each needs.
+
+1. the fHOG templates (:mod:`.templates`);
+2. with PyTorch: the proposal network (:mod:`.proposal_net`), then the CNN face
+   verifier (:mod:`.cnn_verifier`), which learns from both proposers;
+3. the linear face verifier (:mod:`.verifier`), where asked for (by default
+   only without PyTorch: the detector prefers the CNN one).
+
+With the project's scenes/ and faces/ it makes a detector that measures as the
+shipped one does (docs/models.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from pathlib import Path
+
+from ..detect.fhog import TEMPLATES
+from ..detect.proposals import PROPOSAL_FILE
+from ..detect.verify import CNN_VERIFIER_FILE, VERIFIER_FILE
+from .templates import RECIPE, train_templates
+from .verifier import VERIFIER, train_verifier
+
+__all__ = ["train_detector"]
+
+
+def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, threads: int = 2,
+                   max_runtime: float = 1700, cnn_verifier: bool = True, linear_verifier: bool | None = None,
+                   recipe=RECIPE, log_fn=print) -> dict:
+    """Train the detector's templates and face verifiers on Pascal VOC ``scenes`` folders.
+
+    Parameters
+    ----------
+    scenes : list of paths
+        Pascal VOC folders; photos are split by image (20% test, 10% validation held out).
+    faces : path, optional
+        Class folders of tight face photos, pasted into scenes by the second template
+        and framed for the CNN verifier's close-ups.
+    out_dir : path
+        Where the model files go (``maskhog/models/`` for the shipped detector).
+    work : path, optional
+        Folder for the training chips (default: a temporary one, removed after).
+    seed, threads, max_runtime
+        The split's seed; threads for dlib and PyTorch; seconds each template's solver may run.
+    cnn_verifier : bool
+        Also train the proposal network and the CNN face verifier (needs PyTorch; without
+        it a message says so and the linear verifier is trained instead).
+    linear_verifier : bool, optional
+        Also train the linear face verifier; default: only where the CNN one is not trained.
+
+    Returns
+    -------
+    dict: each file's training record, by file name.
+    """
+    if cnn_verifier and importlib.util.find_spec("torch") is None:
+        log_fn("no PyTorch here: the linear face verifier only (pip install 'maskhog[cnn]' for the CNN one)")
+        cnn_verifier = False
+    if linear_verifier is None:
+        linear_verifier = not cnn_verifier
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        records = train_templates(scenes, faces, out_dir=out_dir, work=work or tmp, seed=seed, threads=threads,
+                                  recipe=recipe, max_runtime=max_runtime, log_fn=log_fn)
+    complete = {name for name, _ in recipe} >= set(TEMPLATES)
+    if linear_verifier and complete:
+        try:
+            records[VERIFIER_FILE] = train_verifier(scenes, templates=out_dir, out=out_dir / VERIFIER_FILE,
+                                                    seed=seed, settings=VERIFIER, log_fn=log_fn)
+        except RuntimeError as exc:   # the templates still work alone
+            log_fn(f"no face verifier: {exc}")
+    if cnn_verifier:
+        from .cnn_verifier import train_cnn_verifier
+        from .proposal_net import train_proposals, training_photos
+
+        # The proposal network first: the verifier learns from its proposals too.
+        log_fn("proposal network: training (about 1.5 minutes)")
+        records[PROPOSAL_FILE] = train_proposals(training_photos(scenes, seed), out_dir, seed=seed)
+        records[CNN_VERIFIER_FILE] = train_cnn_verifier(
+            scenes, templates=out_dir, out=out_dir / CNN_VERIFIER_FILE, seed=seed, threads=threads,
+            faces=faces, log_fn=log_fn)
+    return records
