@@ -2,7 +2,8 @@
 
     python benchmarks/bench_detection.py [--data ../shared/data] [--faces 400]
 
-Held out from maskhog's detector training (``train/detector_fhog.py``):
+Held out from maskhog's detector training (``maskhog.training.scenes``: the split every
+detector trainer uses):
 
 * scenes: the test images of its image-level split (seed 0, 20% of the 683
   photos). An annotated face counts when its shorter side is at least 24 px;
@@ -31,8 +32,6 @@ The SSD is read from its Caffe files with OpenCV 4.x.
 """
 
 import argparse
-import os
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,7 +42,9 @@ from bench_live import AizooSSD
 from compare_baselines import letterbox
 
 from maskhog.detect import Face, make_detector
-from maskhog.detector_training import match_faces as match
+from maskhog.training.data import load_datasets
+from maskhog.training.metrics import match_faces as match
+from maskhog.training.scenes import split_scenes, training_face_photos
 from maskhog.io import read_image
 from maskhog.pipeline import MaskDetector
 
@@ -64,13 +65,13 @@ class SSDFaces:
 
 
 def splits(data_root):
-    """The detector recipe's held-out scene images and faces/ rows."""
-    os.environ["MASKHOG_DATA"] = str(data_root)
-    sys.path.insert(0, str(HERE.parent / "train"))
-    import detector_fhog
-
-    _, _, test = detector_fhog.split_images()
-    return test, detector_fhog.load_boxes(), detector_fhog.split_faces()[1]
+    """The detector recipe's held-out scene photos (paths), their boxes by file name, and the
+    held-out faces/ photos as ``(label, path)``, in manifest order."""
+    photos, (_, _, test) = split_scenes([data_root / "scenes"])
+    boxes = {Path(p).name: [(label, *box) for label, box in photos[p]] for p in test}
+    learnt = {path for path, _ in training_face_photos(data_root / "faces")}
+    held = [(s.label, s.path) for s in load_datasets([data_root / "faces"]).samples if s.path not in learnt]
+    return test, boxes, held
 
 
 def padded(image, fraction=0.25):
@@ -114,11 +115,11 @@ def main():
     if args.only_maskhog:
         detectors = {"maskhog": detectors["maskhog"]}
     for folder in args.templates:
-        detectors[f"maskhog, {folder}"] = make_detector("maskhog", folder=folder)
-    images = {name: read_image(args.data / "scenes" / "images" / name) for name in test}
+        detectors[f"maskhog, {folder}"] = make_detector("maskhog", templates=folder)
+    images = {Path(path).name: read_image(path) for path in test}
     frames = [letterbox(image)[0] for image in images.values()]
     rows = face_rows[:: max(1, len(face_rows) // args.faces)] if args.faces else []
-    photos = [(r["label"], read_image(args.data / "faces" / r["file"])) for r in rows]
+    photos = [(label, read_image(path)) for label, path in rows]
     print(f"{len(test)} held-out scene photos, {len(photos)} held-out faces/ photos, OpenCV {cv2.__version__}, "
           "one thread\n")
     print("| detector | recall mask | recall no mask | recall incorrect | precision | "

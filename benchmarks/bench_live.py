@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskhog.dnn_detect import aizoo_anchors, decode_anchors
+from maskhog.detect.dnn import aizoo_anchors, decode_anchors
 
 HERE = Path(__file__).resolve().parent
 W, H, FPS = 640, 480, 30
@@ -45,7 +45,7 @@ W, H, FPS = 640, 480, 30
 def people(data, n, seed=0):
     """n labelled face patches (face plus context) from held-out scene photos of ``data``
     (faces/ and scenes/, read together so that the split is the shipped classifier's)."""
-    from maskhog.data import group_split
+    from maskhog.training.data import group_split
     from maskhog.io import read_image
 
     _, _, test = group_split(data, (0.7, 0.15, 0.15), seed=0)
@@ -105,7 +105,7 @@ def background(data, seed=2, tile=160):
 
 def make_video(path, data_root, seconds):
     """Write the video; return the truth: per person, label and (frame, box) list."""
-    from maskhog.data import load_datasets
+    from maskhog.training.data import load_datasets
 
     data = load_datasets([data_root / "faces", data_root / "scenes"])
     bg = background(data)
@@ -147,7 +147,7 @@ def make_video(path, data_root, seconds):
 
 def truth_at(truth, frame, box):
     """The person whose true box at ``frame`` overlaps ``box`` most (IoU >= 0.3)."""
-    from maskhog.detect import box_iou
+    from maskhog.boxes import iou as box_iou
 
     best, best_iou = None, 0.3
     for k, t in enumerate(truth):

@@ -34,15 +34,16 @@ import numpy as np
 
 from bench_live import AizooSSD
 
-from maskhog.cnn import Cascade, CnnClassifier, default_cnn_path
-from maskhog.cnn_training import cascade_curve
+from maskhog.classify import Cascade, CnnClassifier, default_cnn_path
+from maskhog.training.cnn import cascade_curve
 from maskhog.crops import CropSpec, crop_faces
-from maskhog.data import group_split, load_datasets
-from maskhog.detect import MaskHog, box_iou
+from maskhog.training.data import group_split, load_datasets
+from maskhog.boxes import iou as box_iou
+from maskhog.detect import MaskHog
 from maskhog.io import read_image
-from maskhog.model import MaskClassifier, default_model_path
+from maskhog.classify import MaskClassifier, default_model_path
 from maskhog.pipeline import MaskDetector
-from maskhog.training import finder_for, whole_or_detected
+from maskhog.training.faces import finder_for, whole_or_detected
 
 HERE = Path(__file__).resolve().parent
 FRAME = (640, 480)

@@ -21,8 +21,8 @@ this test gives the same bin as scikit-image for every possible gradient
 over float arrays that the C compiler turns into SIMD code.
 """
 
-from libc.math cimport sqrt, sqrtf, fabs
-from libc.stdlib cimport malloc, calloc, free
+from libc.math cimport sqrt, sqrtf
+from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from libc.stdint cimport uint8_t
 

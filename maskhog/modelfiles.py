@@ -53,8 +53,9 @@ def save_npz(path, header: dict, arrays: dict) -> None:
         np.savez_compressed(f, header=blob, **arrays)
 
 
-def load_npz(path, fmt: str, kind: str, names, optional=()) -> tuple[dict, dict]:
-    """The header and arrays of a file :func:`save_npz` wrote in format ``fmt``.
+def load_npz(path, fmt: str, kind: str, names, optional=(), *, version: int) -> tuple[dict, dict]:
+    """The header and arrays of a file :func:`save_npz` wrote in format ``fmt``, of
+    ``format_version`` ``version`` or older.
 
     ``names`` must be there, ``optional`` may be; every array must match its
     checksum. ``kind`` names the file in messages ("model", "face verifier").
@@ -62,8 +63,8 @@ def load_npz(path, fmt: str, kind: str, names, optional=()) -> tuple[dict, dict]
     Raises
     ------
     ModelError
-        Missing, not an ``.npz`` archive, no header, another format, an array
-        missing or altered.
+        Missing, not an ``.npz`` archive, no header, another format, made by a
+        newer maskhog, an array missing or altered.
     """
     path = Path(path)
     if not path.is_file():
@@ -83,6 +84,10 @@ def load_npz(path, fmt: str, kind: str, names, optional=()) -> tuple[dict, dict]
         raise ModelError(f"{path}: not a readable maskhog {kind} ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != fmt:
         raise ModelError(f"{path}: not a maskhog {kind} (format {fmt!r} expected)")
+    made = header.get("format_version")
+    if not isinstance(made, int) or made > version:
+        raise ModelError(f"{path}: {kind} format {made} is newer than this maskhog reads "
+                         f"({version}); upgrade maskhog")
     missing = [n for n in names if n not in arrays]
     if missing:
         raise ModelError(f"{path}: the {kind} is missing arrays {missing}")

@@ -27,7 +27,7 @@ def test_help_does_not_import_the_heavy_libraries():
 
 def test_augment_help_states_the_cap_augment_applies():
     # The help cannot read Augment (that would import numpy at start-up), so it repeats the cap.
-    from maskhog.augment import Augment
+    from maskhog.training.augment import Augment
 
     for command in ("train", "train-cnn"):
         text = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())
@@ -68,7 +68,7 @@ def test_train_evaluate_predict_round_trip(tmp_path, texture_folders):
     summary = json.loads(result.stdout)
     assert summary["classes"] == ["with_mask", "without_mask"] and summary["test_accuracy"] >= 0.9
     assert "cropping train faces" in result.stderr          # the progress bar is on stderr
-    from maskhog.model import MaskClassifier
+    from maskhog.classify import MaskClassifier
     trained = MaskClassifier.load(model)    # colour cues by default, with the gray fallback
     assert trained.crop.color and "color" in trained.features and trained.gray is not None
     result = runner.invoke(main, ["train", str(texture_folders), "--out", str(tmp_path / "x.npz"),

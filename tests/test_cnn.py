@@ -8,11 +8,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from maskhog.cnn import (Cascade, CnnClassifier, default_cnn_path, make_classifier, pick_backend,
-                         save_onnx)
-from maskhog.cnn_training import cascade_curve, choose_threshold
+from maskhog.classify import Cascade, CnnClassifier, default_cnn_path, make_classifier
+from maskhog.classify.cnn import save_cnn
+from maskhog.modelfiles import pick_backend
+from maskhog.training.cnn import cascade_curve, choose_threshold
 from maskhog.crops import CropSpec
-from maskhog.model import MaskClassifier, ModelError, default_model_path
+from maskhog.classify import MaskClassifier, default_model_path
+from maskhog.modelfiles import ModelError
 
 CLASSES3 = ["with_mask", "without_mask", "incorrect_mask"]
 
@@ -53,7 +55,7 @@ def crops64(photos):
 def tiny_cnn(tmp_path):
     model, w, b = tiny_graph()
     path = tmp_path / "tiny.onnx"
-    save_onnx(model, path, header())
+    save_cnn(model, path, header())
     return path, w, b
 
 
@@ -78,7 +80,7 @@ def test_colour_network_takes_bgr_crops_channels_first(tmp_path, photos):
     from skimage import data
 
     model, w, b = tiny_graph(channels=3)
-    save_onnx(model, tmp_path / "colour.onnx", header(color=True))
+    save_cnn(model, tmp_path / "colour.onnx", header(color=True))
     cnn = CnnClassifier(tmp_path / "colour.onnx", backend="cpu")
     assert cnn.crop.color and cnn.crop_specs == (cnn.crop,)
     bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
@@ -92,7 +94,7 @@ def test_colour_network_takes_bgr_crops_channels_first(tmp_path, photos):
         cnn.classify_crops(crops[:, :, :, 0])
     # A colour header on a gray graph is refused.
     model, _, _ = tiny_graph(channels=1)
-    save_onnx(model, tmp_path / "mixed.onnx", header(color=True))
+    save_cnn(model, tmp_path / "mixed.onnx", header(color=True))
     with pytest.raises(ModelError, match="input Nx1x64x64, its header says Nx3x64x64"):
         CnnClassifier(tmp_path / "mixed.onnx")
 
@@ -103,7 +105,7 @@ def test_cascade_crops_each_face_for_each_stage(tmp_path):
     from maskhog.pipeline import MaskDetector
 
     model, _, _ = tiny_graph(channels=3)
-    save_onnx(model, tmp_path / "colour.onnx", header(color=True, threshold=1.01))  # CNN always
+    save_cnn(model, tmp_path / "colour.onnx", header(color=True, threshold=1.01))  # CNN always
     svm = MaskClassifier.load(default_model_path()).gray   # HOG + LBP alone: gray crops
     cascade = Cascade(svm, CnnClassifier(tmp_path / "colour.onnx"))
     assert [s.color for s in cascade.crop_specs] == [False, True]
@@ -159,11 +161,11 @@ def test_refuses_onnx_without_maskhog_header(tmp_path):
 
 def test_refuses_input_size_that_differs_from_header(tmp_path):
     model, _, _ = tiny_graph(size=96)
-    save_onnx(model, tmp_path / "big.onnx", header(size=64))
+    save_cnn(model, tmp_path / "big.onnx", header(size=64))
     with pytest.raises(ModelError, match=r"input Nx1x96x96, its header says Nx1x64x64"):
         CnnClassifier(tmp_path / "big.onnx")
     model, _, _ = tiny_graph(input_name="image")
-    save_onnx(model, tmp_path / "named.onnx", header())
+    save_cnn(model, tmp_path / "named.onnx", header())
     with pytest.raises(ModelError, match="no input named 'crops'"):
         CnnClassifier(tmp_path / "named.onnx")
 
@@ -181,12 +183,12 @@ def test_refuses_graph_edited_after_training(tiny_cnn, tmp_path):
 
 def test_refuses_wrong_class_count_and_unknown_classes(tmp_path):
     model, _, _ = tiny_graph(n_out=2)
-    save_onnx(model, tmp_path / "two.onnx", header())
+    save_cnn(model, tmp_path / "two.onnx", header())
     cnn = CnnClassifier(tmp_path / "two.onnx", backend="cpu")
     with pytest.raises(ModelError, match="gives 2 scores per face, its header names 3"):
         cnn.classify_crops(np.zeros((1, 64, 64), np.uint8))
     model, _, _ = tiny_graph()
-    save_onnx(model, tmp_path / "odd.onnx", header(classes=["hat", "no_hat", "cap"]))
+    save_cnn(model, tmp_path / "odd.onnx", header(classes=["hat", "no_hat", "cap"]))
     with pytest.raises(ModelError, match="not this kind of maskhog network"):
         CnnClassifier(tmp_path / "odd.onnx")
 
@@ -226,11 +228,11 @@ def test_cascade_sends_only_unsure_faces_to_the_cnn(tiny_cnn, crops64):
 def test_cascade_refuses_mismatched_stages(tmp_path):
     svm = MaskClassifier.load(default_model_path())
     model, _, _ = tiny_graph(n_out=2)
-    save_onnx(model, tmp_path / "two.onnx", header(classes=CLASSES3[:2]))
+    save_cnn(model, tmp_path / "two.onnx", header(classes=CLASSES3[:2]))
     with pytest.raises(ModelError, match="classes"):
         Cascade(svm, CnnClassifier(tmp_path / "two.onnx"))
     model, _, _ = tiny_graph()
-    save_onnx(model, tmp_path / "none.onnx", {**header(), "cascade": None})
+    save_cnn(model, tmp_path / "none.onnx", {**header(), "cascade": None})
     with pytest.raises(ModelError, match="no cascade threshold"):
         Cascade(svm, CnnClassifier(tmp_path / "none.onnx"))
     with pytest.raises(ValueError, match="unknown stage"):
@@ -288,7 +290,7 @@ def test_many_crops_are_judged_as_each_alone(tiny_cnn, crops64):
 
 
 def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
-    from maskhog.cli import _demo_images
+    from maskhog.io.demo import demo_images
     from maskhog.pipeline import MaskDetector
 
     path = default_cnn_path()
@@ -298,7 +300,7 @@ def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
     assert cnn.crop.color and cnn.crop.size == svm_crop.size and cnn.crop.margin == svm_crop.margin
     assert cnn.cascade_threshold is not None
     detector = MaskDetector(model=cnn)
-    (bare, masked) = ([f.label for f in detector.detect(image)] for _, image in _demo_images())
+    (bare, masked) = ([f.label for f in detector.detect(image)] for _, image in demo_images())
     # The drawn mask's top edge is near the nose: a mask either way, not no mask.
     assert bare == ["without_mask"] and len(masked) == 1 and masked != ["without_mask"]
     faces = MaskDetector(model=make_classifier("cascade", default_model_path())).detect(photos["astronaut"])
@@ -309,9 +311,9 @@ def test_shipped_cnn_is_small_and_tells_masks_on_real_photos(photos):
 
 def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
     torch = pytest.importorskip("torch")
-    from maskhog.augment import Augment
-    from maskhog.cnn_training import _predict_logits, fit_network, train_cnn
-    from maskhog.training import train
+    from maskhog.training.augment import Augment
+    from maskhog.training.cnn import predict_logits, fit_network, train_cnn
+    from maskhog.training.linear import train
 
     svm, _ = train([texture_folders], spec=CropSpec(size=32), augment=None, log_fn=lambda m: None)
     out = tmp_path / "tex.onnx"
@@ -339,13 +341,13 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
     # OpenCV's answer on the exported graph equals PyTorch's on the trained net.
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
-    from maskhog.cnn_training import export_onnx
+    from maskhog.training.cnn import export_onnx
     for channels_last in (False, True):   # trained in either memory layout, exported the same
         net, _ = fit_network(crops, ["with_mask", "without_mask"] * 3, crops[:2],
                              ["with_mask", "without_mask"], ["with_mask", "without_mask"], epochs=1,
                              threads=1, channels_last=channels_last)
         export_onnx(net, tmp_path / "rand.onnx", header(size=32, classes=["with_mask", "without_mask"]), 32)
-        logits = _predict_logits(net, crops)
+        logits = predict_logits(net, crops)
         expected = torch.softmax(torch.from_numpy(logits), 1).numpy()
         got = CnnClassifier(tmp_path / "rand.onnx", backend="cpu").classify_crops(crops)
         np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -353,7 +355,7 @@ def test_train_cnn_exports_what_torch_computes(texture_folders, tmp_path):
 
 def test_fit_network_scores_epochs_from_select_from_and_keeps_the_best_of_them():
     torch = pytest.importorskip("torch")
-    from maskhog.cnn_training import fit_network
+    from maskhog.training.cnn import fit_network
 
     crops = np.random.default_rng(1).integers(0, 256, (8, 32, 32), dtype=np.uint8)
     scores, seen = iter([0.9, 0.1, 0.5]), []
@@ -378,8 +380,8 @@ def test_fit_network_keeps_uint8_crops_as_they_are_and_trains_as_on_float_ones()
     from skimage import data
 
     torch = pytest.importorskip("torch")
-    from maskhog.cnn import to_blob
-    from maskhog.cnn_training import fit_network
+    from maskhog.classify.cnn import to_blob
+    from maskhog.training.cnn import fit_network
 
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
     crops = np.stack([cv2.resize(p[..., ::-1], (32, 32), interpolation=cv2.INTER_AREA) for p in photos] * 2)
@@ -427,9 +429,10 @@ def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
     import cv2
     from click.testing import CliRunner
 
-    from maskhog.cli import _demo_images, main
+    from maskhog.cli import main
+    from maskhog.io.demo import demo_images
 
-    for (name, image), label in zip(_demo_images(), ("without_mask", "with_mask")):
+    for (name, image), label in zip(demo_images(), ("without_mask", "with_mask")):
         (tmp_path / label).mkdir()
         # The face and its surroundings, as a class-folder photo is.
         cv2.imwrite(str(tmp_path / label / "astronaut.png"), image[60:260, 120:320])
@@ -444,7 +447,7 @@ def test_cli_evaluate_with_the_cnn_on_real_faces(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["cnn_fraction"] == 0.0
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "svm", "--cascade-threshold", "0.9"])
-    assert result.exit_code == 2 and "applies to --stage cascade only, not svm" in result.output
+    assert result.exit_code == 2 and "applies to the cascade stage only, not svm" in result.output
     # The CNN alone, with the report's plots drawn from its colour crops.
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--stage", "cnn",
                                        "--report", str(tmp_path / "report")])
@@ -470,22 +473,22 @@ def test_cli_train_cnn_says_how_to_get_torch(texture_folders, tmp_path, monkeypa
 def test_the_cascade_leaves_colourless_faces_to_the_svms_gray_weights():
     import cv2
 
-    from maskhog.cli import _demo_images
+    from maskhog.io.demo import demo_images
     from maskhog.crops import crop_faces
 
     svm = MaskClassifier.load(default_model_path())
     cascade = Cascade(svm, CnnClassifier(default_cnn_path()), threshold=1.01)   # else CNN always
     box = [(165, 80, 275, 190)]
-    colour = np.concatenate([crop_faces(im, box, svm.crop) for _, im in _demo_images()])
+    colour = np.concatenate([crop_faces(im, box, svm.crop) for _, im in demo_images()])
     gray = np.concatenate([crop_faces(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), box, svm.crop)
-                           for _, im in _demo_images()])
+                           for _, im in demo_images()])
     proba, stages = cascade.classify_with_stage(colour, colour)
     assert list(stages) == ["cnn", "cnn"]
     proba, stages = cascade.classify_with_stage(gray, gray)
     assert list(stages) == ["svm", "svm"]
     np.testing.assert_array_equal(proba, svm.classify_crops(gray))
     # Without colour the bare face is a violation, but which one is a near tie: the gray weights
-    # call 8-9% of the held-out bare faces incorrect_mask (docs/studies/c-choice/REPORT.md).
+    # call 8-9% of the held-out bare faces incorrect_mask (docs/design.md#c-choice).
     bare, masked = (svm.classes[i] for i in proba.argmax(axis=1))
     assert bare in ("without_mask", "incorrect_mask") and masked == "with_mask"
     assert proba[0, svm.classes.index("with_mask")] < 0.1

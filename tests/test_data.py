@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from maskhog.augment import Augment, augmented_crops
+from maskhog.training.augment import Augment, augmented_crops
 from maskhog.crops import CropSpec
-from maskhog.data import group_split, load_dataset, load_datasets
+from maskhog.training.data import group_split, load_dataset, load_datasets
 
 VOC = """<annotation><filename>{name}</filename><size><width>512</width><height>384</height></size>
 {objects}</annotation>"""

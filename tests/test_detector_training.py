@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from maskhog.detector_training import image_split, scene_chips, square, train_detector
+from maskhog.boxes import square_of_area as square
+from maskhog.training.scenes import image_split
+from maskhog.training.templates import scene_chips, train_templates
 
 VOC = ("<annotation><filename>{name}</filename><size><width>{w}</width><height>{h}</height></size>"
        "<object><name>without_mask</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
@@ -43,7 +45,7 @@ def test_split_holds_out_whole_photos_reproducibly():
 
 
 def test_chips_put_faces_at_the_window_scale(astronaut_scenes, tmp_path):
-    from maskhog.data import load_dataset
+    from maskhog.training.data import load_dataset
 
     photos = {}
     for s in load_dataset(astronaut_scenes).samples:
@@ -57,25 +59,25 @@ def test_chips_put_faces_at_the_window_scale(astronaut_scenes, tmp_path):
         assert left >= 8 and top >= 8 and left + w <= width - 8 and top + h <= height - 8
 
 
-def test_train_detector_makes_a_template_that_finds_the_face(astronaut_scenes, tmp_path):
+def test_train_templates_makes_a_template_that_finds_the_face(astronaut_scenes, tmp_path):
     import dlib
 
     recipe = (("tiny.svm", {"window": 40, "C": 100.0, "ctx_side": 320, "paste": 0}),)
-    records = train_detector([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "work",
+    records = train_templates([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "work",
                              recipe=recipe, max_runtime=60, log_fn=lambda m: None)
     assert records["tiny.svm"]["positives"] >= 6
     detector = dlib.fhog_object_detector(str(tmp_path / "tiny.svm"))
     assert (detector.detection_window_width, detector.detection_window_height) == (40, 40)
     # A held-out photo (the split keeps 20% of them out of training) is found.
-    from maskhog.data import load_dataset
+    from maskhog.training.data import load_dataset
 
     sample = next(s for s in load_dataset(astronaut_scenes).samples if s.path.endswith("s11.jpg"))
     gray = cv2.cvtColor(cv2.imread(sample.path), cv2.COLOR_BGR2GRAY)
     boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in detector(gray)]
-    from maskhog.detect import box_iou
+    from maskhog.boxes import iou as box_iou
     assert any(box_iou(b, sample.box) >= 0.4 for b in boxes), (boxes, sample.box)
     with pytest.raises(ValueError, match="give the face folders"):
-        train_detector([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "w2",
+        train_templates([astronaut_scenes], out_dir=tmp_path, work=tmp_path / "w2",
                        recipe=(("p.svm", {"window": 40, "C": 1.0, "ctx_side": 0, "paste": 10}),))
 
 
@@ -98,7 +100,7 @@ def test_trained_templates_plug_into_the_commands(astronaut_scenes, tmp_path):
     from maskhog.detect import MaskHog
 
     settings = {"window": 40, "C": 100.0, "ctx_side": 320, "paste": 0}
-    train_detector([astronaut_scenes], out_dir=tmp_path / "mine", work=tmp_path / "work",
+    train_templates([astronaut_scenes], out_dir=tmp_path / "mine", work=tmp_path / "work",
                    recipe=[(name, settings) for name in MaskHog.TEMPLATES], max_runtime=60,
                    log_fn=lambda m: None)
     held_out = str(astronaut_scenes / "images" / "s11.jpg")
@@ -114,12 +116,12 @@ def test_trained_templates_plug_into_the_commands(astronaut_scenes, tmp_path):
     result = CliRunner().invoke(main, ["predict", held_out, "--templates", str(tmp_path / "junk")])
     assert result.exit_code == 1 and "not dlib fHOG templates" in result.output
     result = CliRunner().invoke(main, ["detect", held_out, "--detector", "dlib", "--templates", str(tmp_path / "mine")])
-    assert result.exit_code == 2 and "--templates is for --detector maskhog" in result.output
+    assert result.exit_code == 2 and "the dlib detector takes no option 'templates'" in result.output
 
 
 def test_unreadable_photos_are_skipped_with_their_name(astronaut_scenes, tmp_path, caplog):
-    from maskhog.data import load_dataset
-    from maskhog.detector_training import pasted_chips
+    from maskhog.training.data import load_dataset
+    from maskhog.training.templates import pasted_chips
 
     photos = {}
     for s in load_dataset(astronaut_scenes).samples[:3]:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from maskhog.cli import main
 from maskhog.detect import make_detector
-from maskhog.dnn_detect import DnnDetector
+from maskhog.detect.dnn import DnnDetector
 
 TINY_SSD = Path(__file__).with_name("data") / "tiny_ssd.prototxt"
 
@@ -73,7 +73,7 @@ def test_cli_detect_with_a_model_file(tmp_path):
     for bad in (["--detector", "dnn"], ["--detector", "dlib", "--detector-model", str(TINY_SSD)],
                 ["--detector-model", str(TINY_SSD), "--upsample", "1"]):
         result = runner.invoke(main, ["detect", str(image), *bad])
-        assert result.exit_code == 2 and "--detector" in result.output
+        assert result.exit_code == 2 and "detector" in result.output.split("Error:")[1]
     result = runner.invoke(main, ["detect", str(image), "--detector-model", str(image)])
     assert result.exit_code == 1 and "OpenCV cannot read" in result.output
 

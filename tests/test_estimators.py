@@ -8,7 +8,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from maskhog.estimators import HogLbp
+from maskhog.training.estimators import HogLbp
 from maskhog.features import hog_lbp_features
 
 

@@ -249,10 +249,10 @@ def test_color_cues_equal_opencvs_ycrcb_and_the_skin_box(kernels, color_photos):
 
 
 def test_skin_cues_see_a_mask_on_a_real_face():
-    from maskhog.cli import _demo_images
+    from maskhog.io.demo import demo_images
     from maskhog.features import color_features
 
-    (_, photo), (_, masked) = _demo_images()
+    (_, photo), (_, masked) = demo_images()
     box = (slice(80, 190), slice(165, 275))        # the astronaut's face, 110x110
     crops = np.stack([cv2.resize(im[box], (64, 64), interpolation=cv2.INTER_AREA) for im in (photo, masked)])
     skin = color_features(crops)[:, :64].reshape(2, 8, 8)   # skin share of each 8x8 cell

@@ -52,7 +52,8 @@ def test_clahe_evens_out_a_dim_face(photos):
 def test_maskhog_detector_finds_a_real_face_and_merges_duplicates(photos):
     import pickle
 
-    from maskhog.detect import Face, MaskHog, make_detector, merge_duplicates
+    from maskhog.boxes import Face, merge_duplicates
+    from maskhog.detect import MaskHog, make_detector
 
     det = make_detector("maskhog")
     faces = det.detect(photos["astronaut"])
@@ -127,7 +128,7 @@ def test_colour_crops_follow_the_same_rule_as_gray_ones():
     import cv2
     from skimage import data
 
-    from maskhog.augment import Augment, augmented_crops
+    from maskhog.training.augment import Augment, augmented_crops
     from maskhog.crops import CropSpec, crop_faces
 
     bgr = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
@@ -158,7 +159,7 @@ def test_min_face_sets_the_search_scale(photos):
     x1, y1, x2, y2 = face.box
     assert 45 < x1 < 60 and 15 < y1 < 35 and 24 <= x2 - x1 < 45
     big_only = MaskDetector(min_face=200)
-    assert big_only.search_scale() == pytest.approx(41 / 200)
+    assert big_only.search.search_scale() == pytest.approx(41 / 200)
     assert all(min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= 200
                for f in big_only.detect(cv2.resize(photos["astronaut"], None, fx=3, fy=3)))
 
@@ -166,12 +167,12 @@ def test_min_face_sets_the_search_scale(photos):
 def test_a_face_that_fills_the_image_is_found_on_a_second_look():
     import cv2
 
-    from maskhog.cli import _demo_images
+    from maskhog.io.demo import demo_images
     from maskhog.pipeline import MaskDetector
 
     from maskhog.detect import MaskHog
 
-    (_, _), (_, masked) = _demo_images()
+    (_, _), (_, masked) = demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # 110x110: her masked face, edge to edge
     finder = MaskDetector()
     assert finder.detector.detect(tight) == []              # no room for the detector's window
@@ -196,8 +197,8 @@ def test_a_small_photo_is_searched_enlarged_when_the_other_looks_find_nothing(mo
     import cv2
     from skimage import data
 
-    from maskhog import pipeline
-    from maskhog.detect import box_iou
+    from maskhog import tuning
+    from maskhog.boxes import iou as box_iou
     from maskhog.pipeline import MaskDetector
 
     photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
@@ -209,24 +210,24 @@ def test_a_small_photo_is_searched_enlarged_when_the_other_looks_find_nothing(mo
     assert box_iou(result.box, [v * 100 / 512 for v in full.box]) >= 0.5
     assert result.label == "without_mask"
     # Only small photos are enlarged: with the limit set under 100 px, nothing is found.
-    monkeypatch.setattr(pipeline, "ENLARGE", (100, 300))
+    monkeypatch.setattr(tuning, "ENLARGE", (100, 300))
     assert finder.find_faces(thumb) == []
 
 
 def test_the_looks_are_tried_in_turn_until_a_face_is_found(monkeypatch):
-    from maskhog import pipeline
-    from maskhog.cli import _demo_images
+    from maskhog import tuning
+    from maskhog.io.demo import demo_images
     from maskhog.pipeline import MaskDetector
 
-    (_, _), (_, masked) = _demo_images()
+    (_, _), (_, masked) = demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])
     finder = MaskDetector(looks_pose=False)   # dlib's pose templates would find her unframed
     calls = []
-    search = finder._search
-    monkeypatch.setattr(finder, "_search",
+    search = finder.search.search
+    monkeypatch.setattr(finder.search, "search",
                         lambda image, f, border=0, **kw: calls.append(border) or search(image, f, border, **kw))
     # A look without a border finds nothing in a tight crop; the next one, framed, does.
-    monkeypatch.setattr(pipeline, "LOOKS", ((400, 0.0), (200, 0.6), (100, 0.6)))
+    monkeypatch.setattr(tuning, "LOOKS", ((400, 0.0), (200, 0.6), (100, 0.6)))
     (face,) = finder.find_faces(tight)
     assert calls == [0, 0, 66] and face.box[2] - face.box[0] >= 80
 

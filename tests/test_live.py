@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from maskhog.cli import _demo_images, main
+from maskhog.cli import main
+from maskhog.io.demo import demo_images
 from maskhog.live import Track
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """10 frames of the astronaut, 10 empty, 10 of her with a drawn mask, 10 empty."""
-    (_, bare), (_, masked) = _demo_images()
+    (_, bare), (_, masked) = demo_images()
     blank = np.full_like(bare, 128)
     path = tmp_path_factory.mktemp("video") / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, bare.shape[1::-1])
@@ -74,7 +75,7 @@ def test_smoothing_needs_k_of_m_votes():
 
 
 def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
-    from maskhog.draw import COLOURS, draw_faces
+    from maskhog.io.draw import COLOURS, draw_faces
     from maskhog.live import LiveConfig, run_live
     from maskhog.pipeline import MaskDetector
 
@@ -104,7 +105,7 @@ def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
 
 
 def test_live_without_a_gui_says_so_and_goes_on(clip):
-    from maskhog.preview import Preview
+    from maskhog.live.preview import Preview
 
     why = Preview.unavailable()
     if why is None:
@@ -157,7 +158,8 @@ def test_a_classifier_failure_stops_the_loop_with_its_error(clip):
 def test_live_asks_the_cnn_about_every_face_in_colour_by_default(clip, monkeypatch):
     # live judges a face only when its track appears, moves or is rechecked, so it affords the
     # CNN for all of them (LIVE_CASCADE_THRESHOLD); --cascade-threshold still overrides it.
-    import maskhog.cli as cli
+    import maskhog.classify
+    from maskhog import tuning
 
     made = []
 
@@ -165,10 +167,10 @@ def test_live_asks_the_cnn_about_every_face_in_colour_by_default(clip, monkeypat
         made.append(real(*args, **kwargs))
         return made[-1]
 
-    real = cli._load_classifier
-    monkeypatch.setattr(cli, "_load_classifier", spy)
+    real = maskhog.classify.make_classifier
+    monkeypatch.setattr(maskhog.classify, "make_classifier", spy)
     assert CliRunner().invoke(main, ["live", str(clip), "--headless"]).exit_code == 0
-    assert made[-1].threshold == cli.LIVE_CASCADE_THRESHOLD == 1.0
+    assert made[-1].threshold == tuning.LIVE_CASCADE_THRESHOLD == 1.0
     assert made[-1].faces > 0 and made[-1].calls == made[-1].faces   # the astronaut is in colour
     assert CliRunner().invoke(main, ["live", str(clip), "--headless",
                                      "--cascade-threshold", "0.3"]).exit_code == 0

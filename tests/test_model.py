@@ -5,11 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from maskhog.augment import Augment
+from maskhog.training.augment import Augment
 from maskhog.crops import CropSpec
-from maskhog.evaluation import classification_metrics, evaluate, write_report
-from maskhog.model import MaskClassifier, ModelError, default_model_path
-from maskhog.training import train
+from maskhog.training.evaluate import evaluate
+from maskhog.training.metrics import classification_metrics
+from maskhog.training.report import write_report
+from maskhog.classify import MaskClassifier, default_model_path
+from maskhog.modelfiles import ModelError
+from maskhog.training.linear import train
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +126,10 @@ def test_the_c_search_keeps_the_c_whose_calibrated_probabilities_fit_validation_
     """fit_classifier records each C's validation log-loss, as a hand count of its calibrated
     model gives it, and keeps the lowest. Some labels are made wrong so that a loose C
     overfits them: the losses differ, and the choice matters."""
-    from maskhog.data import load_datasets
+    from maskhog.training.data import load_datasets
     from maskhog.features import face_features
-    from maskhog.training import face_crops, fit_classifier
+    from maskhog.training.faces import face_crops
+    from maskhog.training.linear import fit_classifier
 
     data = load_datasets([texture_folders])
     crops = face_crops(data, CropSpec(size=32), augment=Augment(copies=1, jitter=0.3), seed=0)
@@ -179,7 +183,7 @@ def test_training_skips_bad_files_and_counts_them(texture_folders, tmp_path):
 def test_colour_cues_need_a_colour_crop_rule():
     from dataclasses import replace
 
-    from maskhog.model import MaskClassifier, default_model_path
+    from maskhog.classify import MaskClassifier, default_model_path
 
     m = MaskClassifier.load(default_model_path())
     assert m.crop.color and "color" in m.features       # the shipped model sees colour
@@ -189,8 +193,8 @@ def test_colour_cues_need_a_colour_crop_rule():
 
 
 def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_folders):
-    from maskhog.data import load_dataset
-    from maskhog.training import face_crops
+    from maskhog.training.data import load_dataset
+    from maskhog.training.faces import face_crops
 
     data = load_dataset(texture_folders)
     colour = CropSpec(size=32, color=True)
@@ -205,8 +209,8 @@ def test_face_crops_cuts_each_face_by_several_rules_from_one_reading(texture_fol
 def test_face_crops_varies_each_face_alike_for_every_rule(texture_folders):
     import cv2
 
-    from maskhog.data import load_dataset
-    from maskhog.training import face_crops
+    from maskhog.training.data import load_dataset
+    from maskhog.training.faces import face_crops
 
     data = load_dataset(texture_folders)
     aug = Augment(copies=2, balance=False, jpeg=0.0)
@@ -229,14 +233,14 @@ def test_face_crops_varies_each_face_alike_for_every_rule(texture_folders):
 def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     import cv2
 
-    from maskhog.cli import _demo_images
+    from maskhog.io.demo import demo_images
     from maskhog.crops import crop_faces
     from maskhog.features import face_features
-    from maskhog.model import MaskClassifier, default_model_path
+    from maskhog.classify import MaskClassifier, default_model_path
 
     m = MaskClassifier.load(default_model_path())
     assert m.gray is not None and "color" not in m.gray.features
-    (_, photo), (_, masked) = _demo_images()
+    (_, photo), (_, masked) = demo_images()
     box = [(165, 80, 275, 190)]   # the astronaut's face
     colour = [crop_faces(im, box, m.crop) for im in (photo, masked)]
     gray = [crop_faces(cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), box, m.crop) for im in (photo, masked)]
@@ -245,11 +249,13 @@ def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     p = m.predict_proba(X)
     np.testing.assert_allclose(p[2:], m.gray.predict_proba(X[2:, :m.gray.n_features]))
     # Without colour no skin shows: the colour weights alone would see a mask on the bare face.
-    assert np.asarray(m.classes)[m._proba(X[2:3]).argmax()] == "with_mask"
+    colour_only = MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b, crop=m.crop,
+                                 features=m.features)
+    assert np.asarray(m.classes)[colour_only.predict_proba(X[2:3]).argmax()] == "with_mask"
     labels = np.asarray(m.classes)[p.argmax(axis=1)].tolist()
     assert labels[:2] == ["without_mask", "with_mask"] and labels[3] == "with_mask"
     # The gray weights see the violation; which of the two is a near tie for this face
-    # (docs/studies/c-choice/REPORT.md: 8-9% of bare held-out faces go to incorrect_mask).
+    # (docs/design.md#c-choice: 8-9% of bare held-out faces go to incorrect_mask).
     assert labels[2] in ("without_mask", "incorrect_mask") and p[2, m.classes.index("with_mask")] < 0.1
     # The fallback travels in the file, under its own checksums.
     m.save(tmp_path / "m.npz")
@@ -263,7 +269,7 @@ def test_class_folder_faces_are_found_as_predict_finds_them():
     import cv2
     from skimage import data
 
-    from maskhog.training import face_finder, whole_or_detected
+    from maskhog.training.faces import face_finder, whole_or_detected
 
     finder = face_finder()
     portrait = cv2.cvtColor(data.astronaut()[0:260, 110:350], cv2.COLOR_RGB2BGR)   # 260 x 240
@@ -279,7 +285,7 @@ def test_class_folder_faces_are_found_as_predict_finds_them():
 
 def test_evaluation_cuts_class_folder_faces_as_the_model_was_trained():
     from maskhog.pipeline import MaskDetector
-    from maskhog.training import finder_for
+    from maskhog.training.faces import finder_for
 
     shipped = MaskClassifier.load(default_model_path())
     assert shipped.info["training"]["detector"] == "maskhog"

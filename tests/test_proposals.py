@@ -5,11 +5,14 @@ import json
 import cv2
 import numpy as np
 import pytest
+
+from maskhog import tuning
 from skimage import data
 
-from maskhog.detect import MaskHog, box_iou
-from maskhog.model import ModelError
-from maskhog.proposals import PROPOSAL_FILE, ProposalNet, nms, pyramid_scales
+from maskhog.boxes import iou as box_iou
+from maskhog.detect import MaskHog
+from maskhog.modelfiles import ModelError
+from maskhog.detect.proposals import PROPOSAL_FILE, ProposalNet, nms, pyramid_scales
 
 HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
 MODELS = MaskHog().folder
@@ -60,12 +63,12 @@ def test_the_detector_adds_the_networks_boxes_where_no_template_box_is(astronaut
     detector = MaskHog()
     assert detector.proposals is not None
     low = detector.verifier.candidate_threshold
-    templates = detector._template_faces(astronaut, low, network=True)
+    templates = detector.template_faces(astronaut, low, network=True)
     both = detector.propose(astronaut, low)
     added = both[len(templates):]
     assert both[:len(templates)] == templates
-    assert all(f.score == MaskHog.NETWORK_SCORE for f in added)
-    assert all(box_iou(a.box, t.box) < MaskHog.NETWORK_IOU for a in added for t in templates)
+    assert all(f.score == tuning.NETWORK_SCORE for f in added)
+    assert all(box_iou(a.box, t.box) < tuning.NETWORK_IOU for a in added for t in templates)
     # Her face is found and judged a face.
     assert any(box_iou(f.box, HER_FACE) >= 0.5 for f in detector.detect(astronaut))
     # Without colour (the network's input) and without the verifier: both templates, as before.
@@ -92,7 +95,7 @@ def test_huge_colour_photo_is_searched_shrunk_with_boxes_in_its_own_pixels(astro
     detector = MaskHog()
     big = np.full((5000, 5000, 3), 128, np.uint8)        # shrunk to 4096 px: her face then 72 px
     big[2000:2448, 2000:2448] = cv2.resize(astronaut, (448, 448), interpolation=cv2.INTER_AREA)
-    boxes = [f.box for f in detector._network_faces(big, [])]
+    boxes = [f.box for f in detector.network_faces(big, [])]
     assert max(box_iou(b, np.array(HER_FACE) * 448 / 512 + 2000) for b in boxes) >= 0.5
 
 
@@ -121,11 +124,12 @@ def test_files_that_are_not_proposal_networks_are_refused(tmp_path):
 
 def test_training_writes_a_network_that_opencv_runs_as_torch_does(astronaut, tmp_path):
     torch = pytest.importorskip("torch")
-    from maskhog.proposal_training import SETTINGS, _network, _scan, export, train_proposals, windows
+    from maskhog.training.proposal_net import (SETTINGS, export, proposal_network, torch_proposals,
+                                                train_proposals, windows)
 
     # The exported graph (pixel scaling inside) gives torch's numbers through OpenCV DNN.
     torch.manual_seed(0)
-    net = _network(SETTINGS["channels"]).eval()
+    net = proposal_network(SETTINGS["channels"]).eval()
     export(net, tmp_path / PROPOSAL_FILE, {"window": 16, "stride": 4, "threshold": 0.0, "min_face": 41})
     ours = ProposalNet(tmp_path / PROPOSAL_FILE)
     level = cv2.resize(astronaut, (203, 197))
@@ -133,7 +137,7 @@ def test_training_writes_a_network_that_opencv_runs_as_torch_does(astronaut, tmp
         expected = net((torch.from_numpy(level).permute(2, 0, 1)[None].float() - 127.5) / 128.0)[0].numpy()
     np.testing.assert_allclose(ours.maps(level), expected, atol=1e-4)
     boxes, logits = ours.propose(astronaut, threshold=-1.0)
-    torch_boxes, torch_logits = _scan(net, astronaut, -1.0, 41, top_k=len(boxes))
+    torch_boxes, torch_logits = torch_proposals(net, astronaut, -1.0, 41, top_k=len(boxes))
     np.testing.assert_allclose(np.sort(logits), np.sort(torch_logits), atol=1e-4)
 
     # Training on photos of her: windows of each kind, then a network that proposes her face.

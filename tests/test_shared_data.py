@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from maskhog.data import group_split, load_dataset, load_datasets
-from maskhog.evaluation import classification_metrics
-from maskhog.model import MaskClassifier, default_model_path
-from maskhog.training import face_crops
+from maskhog.training.data import group_split, load_dataset, load_datasets
+from maskhog.training.metrics import classification_metrics
+from maskhog.classify import MaskClassifier, default_model_path
+from maskhog.training.faces import face_crops
 
 def test_scenes_annotations_are_read_and_bad_boxes_named(shared):
     data = load_dataset(shared / "scenes")
@@ -29,7 +29,7 @@ def held_out_scene_faces(shared):
     data = load_datasets([root / "faces", root / "scenes"])
     _, _, test = group_split(data, (0.7, 0.15, 0.15), seed=0)
     scenes = data.subset([i for i in test if data.samples[i].box is not None])
-    from maskhog.cnn import CnnClassifier, default_cnn_path
+    from maskhog.classify import CnnClassifier, default_cnn_path
 
     model = MaskClassifier.load(default_model_path())
     # The same faces cut the CNN's way too (colour), from the same reading of each photo.
@@ -66,7 +66,7 @@ def test_probabilities_are_calibrated_on_held_out_faces(held_out_scene_faces):
 
 
 def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
-    from maskhog.cnn import Cascade, CnnClassifier, default_cnn_path
+    from maskhog.classify import Cascade, CnnClassifier, default_cnn_path
 
     svm, faces = held_out_scene_faces
     cascade = Cascade(svm, CnnClassifier(default_cnn_path()))
@@ -81,7 +81,7 @@ def test_shipped_cnn_and_cascade_on_held_out_scene_faces(held_out_scene_faces):
     # The network's draw moves the CNN's balanced accuracy here by about 0.05:
     # on the same crops, the recipe with another seed for the network only gave 0.87 (0.95
     # accuracy), and the weights before, on the crops of the detector before, 0.86 (the
-    # without_mask faces are 79, the incorrect_mask 14; docs/studies/cnn-draws). Guards a little
+    # without_mask faces are 79, the incorrect_mask 14; docs/design.md#cnn-draws). Guards a little
     # below the worse draw.
     # The cascade's budget is 25% of the validation faces and their varied copies, half of
     # them faces/ photos, of which the SVM is surer than of scene faces.
@@ -97,12 +97,14 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     alone, more precisely; the CNN one (the detector's default, with the proposal network)
     finds the most, and more by its score rule (mirror image, template score) than by the crop
     alone."""
-    from maskhog.detect import MaskHog, merge_duplicates
-    from maskhog.detector_training import _detection_figures, _split_scenes
+    from maskhog.boxes import merge_duplicates
+    from maskhog.detect import MaskHog
+    from maskhog.training.metrics import detection_figures
+    from maskhog.training.scenes import split_scenes
     from maskhog.io import read_image
-    from maskhog.verify import CnnFaceVerifier, FaceVerifier
+    from maskhog.detect.verify import CnnFaceVerifier, FaceVerifier
 
-    photos, (_, _, test) = _split_scenes([shared / "scenes"], seed=0)
+    photos, (_, _, test) = split_scenes([shared / "scenes"], seed=0)
     detector, linear = MaskHog(), MaskHog(verifier="linear").verifier
     without = MaskHog(proposals=False)   # what the linear verifier and the templates alone get
     assert detector.proposals is not None and without.proposals is None
@@ -122,7 +124,7 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
         templates = without.propose(image, linear.candidate_threshold)
         svm.append((merge_duplicates(linear.keep(image, templates, detector.threshold)), truth))
         alone.append((merge_duplicates([f for f in templates if f.score >= detector.threshold]), truth))
-    c, o, v, a = (_detection_figures(kept, 24) for kept in (cnn, crop_alone, svm, alone))
+    c, o, v, a = (detection_figures(kept, 24) for kept in (cnn, crop_alone, svm, alone))
     # Measured: CNN 0.819 / 0.740 at precision 0.901 (by the crop alone 0.799 / 0.740 at
     # 0.913); linear 0.65 / 0.48 at 0.92; templates alone 0.59 / 0.45 at 0.87.
     assert len(test) == 137 and v["faces"]["with_mask"] == 448
@@ -138,7 +140,7 @@ def test_a_close_up_the_templates_miss_is_found_mirrored(shared, monkeypatch):
     """A held-out faces/ photo that no look finds as it is, and the same looks find mirrored."""
     import cv2
 
-    from maskhog import pipeline
+    from maskhog import tuning
     from maskhog.io import read_image
     from maskhog.pipeline import MaskDetector
 
@@ -149,8 +151,8 @@ def test_a_close_up_the_templates_miss_is_found_mirrored(shared, monkeypatch):
     assert result.box == face.box and result.label == "without_mask"
     # Found in the mirror image, by the first look or a later one; its box mirrored back.
     mirrored = cv2.flip(photo, 1)
-    (seen,) = (finder._search(mirrored, 1.0) or finder._later_looks(mirrored))
+    (seen,) = (finder.search.search(mirrored, 1.0) or finder.search.later_looks(mirrored))
     w = photo.shape[1]
     assert face.box == (w - seen.box[2], seen.box[1], w - seen.box[0], seen.box[3])
-    monkeypatch.setattr(pipeline, "MIRROR", False)
+    monkeypatch.setattr(tuning, "MIRROR", False)
     assert finder.find_faces(photo) == []

@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 from skimage import data
 
+from maskhog import tuning
 from maskhog.crops import crop_faces
-from maskhog.detect import Face, MaskHog, box_iou
-from maskhog.detector_training import match_faces
-from maskhog.model import ModelError
+from maskhog.boxes import Face, iou as box_iou
+from maskhog.detect import MaskHog
+from maskhog.training.metrics import match_faces
+from maskhog.modelfiles import ModelError
 from maskhog.pipeline import MaskDetector
-from maskhog.verify import CNN_VERIFIER_FILE, VERIFIER_FILE, CnnFaceVerifier, FaceVerifier
+from maskhog.detect.verify import CNN_VERIFIER_FILE, VERIFIER_FILE, CnnFaceVerifier, FaceVerifier
 
 HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
 
@@ -76,16 +78,17 @@ def test_dlibs_pose_templates_find_a_tilted_head_that_ours_miss(astronaut, shipp
     proposals = posed.propose(astronaut, -0.9)
     assert any(f.pose for f in proposals) and not any(f.pose for f in shipped.propose(astronaut, -0.9))
     gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
-    _, raw, _ = dlib.get_frontal_face_detector().run(gray, 0, -0.9 - MaskHog.POSE_SHIFT)
-    shifted = sorted(round(s + MaskHog.POSE_SHIFT, 6) for s in raw)
+    _, raw, _ = dlib.get_frontal_face_detector().run(gray, 0, -0.9 - tuning.POSE_SHIFT)
+    shifted = sorted(round(s + tuning.POSE_SHIFT, 6) for s in raw)
     assert sorted(round(f.score, 6) for f in proposals if f.pose) == shifted
 
 
 def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
-    from maskhog.cli import _demo_images
-    from maskhog.pipeline import LOOKS_FACE_PROBABILITY, MaskDetector
+    from maskhog.io.demo import demo_images
+    from maskhog.pipeline import MaskDetector
+    from maskhog.tuning import LOOKS_FACE_PROBABILITY
 
-    _, (_, masked) = _demo_images()
+    _, (_, masked) = demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # her masked face, edge to edge
     finder = MaskDetector()
     calls, probabilities = [], []
@@ -105,7 +108,7 @@ def test_the_framed_later_looks_ask_the_cnn_verifier_at_a_lower_threshold():
     # probability between 0.05 and 0.1, so a looks threshold of 0.2 turns it down.
     wheel = np.ascontiguousarray(data.colorwheel()[:, :, ::-1])
     alone = MaskDetector(MaskHog(verifier="linear"))   # the linear verifier stays out of the looks
-    assert alone.find_faces(wheel) and not alone._search(wheel, 1.0)
+    assert alone.find_faces(wheel) and not alone.search.search(wheel, 1.0)
     assert MaskDetector(looks_face_probability=0).find_faces(wheel)
     assert MaskDetector(looks_face_probability=0.2).find_faces(wheel) == []
 
@@ -123,11 +126,11 @@ def test_verifier_file_round_trip_and_refusals(astronaut, tmp_path):
     with pytest.raises(ModelError, match="no such face verifier"):
         FaceVerifier.load(tmp_path / "missing.npz")
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(ModelError, match="not a maskhog face verifier"):
+    with pytest.raises(ModelError, match="not a (readable )?maskhog face verifier"):
         FaceVerifier.load(tmp_path / "junk.npz")
     # Another maskhog model is not a verifier.
-    from maskhog.model import default_model_path
-    with pytest.raises(ModelError, match="not a maskhog face verifier"):
+    from maskhog.classify import default_model_path
+    with pytest.raises(ModelError, match="not a (readable )?maskhog face verifier"):
         FaceVerifier.load(default_model_path())
     # Edited weights fail their checksum.
     with np.load(path) as npz:
@@ -153,7 +156,8 @@ def test_threshold_search_counts_as_the_detection_figures_do():
     """The fast search gives, at every threshold, the figures of merging and matching afresh."""
     from collections import Counter
 
-    from maskhog.detector_training import _best_threshold, _detection_figures, _kept, _tallies
+    from maskhog.training.metrics import detection_figures
+    from maskhog.training.verifier import best_threshold, kept_faces, tallies
     from maskhog.labels import CLASSES
 
     # Two photos by hand: a box as close to two faces (the later one is its match), and a
@@ -186,20 +190,20 @@ def test_threshold_search_counts_as_the_detection_figures_do():
         values.append(rng.choice([-1.0, 0.0, 1.0], len(faces)) + 2 * np.array(near) * (rng.random(len(faces)) < 0.8))
     thresholds = np.unique(np.quantile(np.concatenate(values), np.linspace(0, 1, 401)))
     for row, v in zip(rows, values):
-        hits, false = _tallies(row, v, thresholds, 24)
+        hits, false = tallies(row, v, thresholds, 24)
         for t, hit, wrong in zip(thresholds, hits, false):
-            (kept, truth), = _kept([row], [v], t)
+            (kept, truth), = kept_faces([row], [v], t)
             _, expected_hit, expected_false = match_faces(kept, truth, 24)
             assert (dict(zip(CLASSES, hit.tolist())), wrong) == (expected_hit | {c: 0 for c in CLASSES
                                                                   if c not in expected_hit}, expected_false)
     settings = {"min_side": 24, "min_precision": 0.5}
     best = None   # the search by its definition
     for t in thresholds:
-        m = _detection_figures(_kept(rows, values, t), 24)
+        m = detection_figures(kept_faces(rows, values, t), 24)
         score = (m.get("recall_with_mask", 0) + m.get("recall_without_mask", 0)) / 2
         if m["precision"] >= 0.5 and (best is None or score > best[0]):
             best = (score, round(float(t), 6), m)
-    assert best is not None and _best_threshold(rows, values, settings) == best
+    assert best is not None and best_threshold(rows, values, settings) == best
     assert Counter(best[2]["faces"]) == sum((match_faces([], r["truth"])[0] for r in rows), Counter())
 
 
@@ -238,7 +242,7 @@ def test_train_detector_fits_a_verifier_that_the_detector_uses(astronaut_voc, tm
     """Shipped templates + a verifier fitted on photos of the astronaut among other photos."""
     import shutil
 
-    from maskhog.detector_training import train_verifier
+    from maskhog.training.verifier import train_verifier
 
     root, templates = astronaut_voc
     folder = tmp_path / "detector"
@@ -248,7 +252,7 @@ def test_train_detector_fits_a_verifier_that_the_detector_uses(astronaut_voc, tm
                             log_fn=lambda m: None)
     assert record["photos"] == {"fit": 16, "test": 4}
     assert record["test"]["recall_without_mask"] >= 0.75 and record["test"]["precision"] >= 0.5
-    mine = MaskHog(folder=folder)
+    mine = MaskHog(templates=folder)
     assert isinstance(mine.verifier, FaceVerifier) and mine.verifier.threshold == record["threshold"]
     image = cv2.imread(str(root / "images" / "s0.jpg"))
     assert len(mine.detect(image)) < len(mine.propose(image, -0.9))
@@ -261,29 +265,21 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     pytest.importorskip("torch")
     import shutil
 
-    from maskhog.cnn_verifier_training import CNN_VERIFIER, train_cnn_verifier
+    from maskhog.training.cnn_verifier import CNN_VERIFIER, train_cnn_verifier
 
     root, templates = astronaut_voc
     folder = tmp_path / "detector"
     shutil.copytree(templates, folder)
-    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "closeups": 6, "pasted": 4,
-                "unboxed_after": 4, "unboxed_odds": -6.0}
+    settings = {**CNN_VERIFIER, "epochs": 8, "min_precision": 0.5, "closeups": 6}
     with pytest.raises(ValueError, match="give the face folders"):
         train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings)
     said = []
     record = train_cnn_verifier([root], templates=folder, out=folder / CNN_VERIFIER_FILE, settings=settings,
                                 faces=her_faces, log_fn=said.append)
     assert any("detections in framed looks at 6 face photos" in m for m in said)
-    assert any("at 4 face photos pasted into training scenes" in m for m in said)
-    # The background crops the network takes for faces after epoch 4 are left out, and said so.
-    unboxed = record["unboxed"]
-    # (-6: this tiny run already gives its backgrounds low odds; 44 of 825 passed it when set.)
-    assert unboxed["epoch"] == 4 and 0 < unboxed["left_out"] < unboxed["of"] / 2
-    assert any(f"after epoch 4, {unboxed['left_out']} of {unboxed['of']} background crops left out" in m
-               for m in said)
     assert record["photos"] == {"fit": 16, "held_out": 4, "test": 4} and len(record["epochs"]) == 8
     assert 0 < record["threshold"] < 1 and record["held_out_figures"]["precision"] >= 0.5
-    mine = MaskHog(folder=folder)   # the CNN verifier where the folder has one
+    mine = MaskHog(templates=folder)   # the CNN verifier where the folder has one
     assert isinstance(mine.verifier, CnnFaceVerifier) and mine.verifier.threshold == record["threshold"]
     assert mine.verifier.crop.size == 48 and mine.verifier.net.crop.size == 48
     image = cv2.imread(str(root / "images" / "s0.jpg"))
@@ -291,7 +287,7 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
     assert all(any(f.box == p.box for p in mine.propose(image, mine.verifier.candidate_threshold)) for f in kept)
     # The same folder asked for its linear verifier has none.
     with pytest.raises(ModelError, match="no such face verifier"):
-        MaskHog(folder=folder, verifier="linear")
+        MaskHog(templates=folder, verifier="linear")
 
 
 @pytest.fixture(scope="module")
@@ -312,14 +308,14 @@ def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, h
     """Tight photos of her face, shrunk and framed as the later looks frame them: a detection on
     the photo's own rectangle is a face; detections in face-free squares of the scenes are
     background; nothing on a face photo is called background."""
-    from maskhog.cnn_verifier_training import _closeup_rows
+    from maskhog.training.cnn_verifier import closeup_rows
     from maskhog.crops import CropSpec
-    from maskhog.detector_training import _split_scenes
+    from maskhog.training.scenes import split_scenes
 
     root, templates = astronaut_voc
-    boxed, _ = _split_scenes([root], 0)
+    boxed, _ = split_scenes([root], 0)
     scenes = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
-    rows = _closeup_rows(her_faces, scenes, MaskHog(folder=templates, verifier=False).with_pose(),
+    rows = closeup_rows(her_faces, scenes, MaskHog(templates=templates, verifier=False).with_pose(),
                          CropSpec(48, 0.0, False, color=True), n=6, seed=0, face_iou=0.5)
     faces = [r for r in rows if r["iou"].max() >= 0.5]
     assert faces and all(len(r["X"]) == len(r["iou"]) and r["X"].shape[1:] == (48, 48, 3) for r in rows)
@@ -329,38 +325,9 @@ def test_closeups_teach_the_verifier_what_the_framed_looks_find(astronaut_voc, h
     assert background and all(not r["bare"].any() for r in background)
 
 
-def test_pasted_face_photos_teach_the_verifier_small_faces(astronaut_voc, her_faces):
-    """Her face photos, shrunk and blended into the scenes away from their boxed faces: a
-    proposal on the pasted rectangle is a face (unmasked ones marked); a proposal mostly
-    inside it but not on it is left out, never background."""
-    from maskhog.cnn_verifier_training import _inside, _pasted_rows
-    from maskhog.crops import CropSpec
-    from maskhog.detect import box_iou
-    from maskhog.detector_training import _split_scenes
-
-    root, templates = astronaut_voc
-    boxed, _ = _split_scenes([root], 0)
-    scenes = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
-    proposer = MaskHog(folder=templates, verifier=False)
-    rows = _pasted_rows(her_faces, scenes, proposer, CropSpec(48, 0.0, False, color=True), n=10, seed=0,
-                        face_iou=0.5, candidate_threshold=-1.4, sides=(60.0, 90.0))
-    assert rows and all(len(r["X"]) == len(r["iou"]) == len(r["faces"]) and r["X"].shape[1:] == (48, 48, 3)
-                        for r in rows)
-    faces = [r for r in rows if r["iou"].max() >= 0.5]
-    assert faces and {bool(r["bare"].all()) for r in faces} == {True, False}
-    for r in rows:
-        rect, truth = r["pasted"], scenes[r["scene"]]
-        assert all(box_iou(rect, t[1:]) == 0 for t in truth)   # no boxed face covered
-        assert 60 * 0.9 <= np.sqrt((rect[2] - rect[0]) * (rect[3] - rect[1])) <= 90 * 1.1
-        for face, iou in zip(r["faces"], r["iou"]):
-            assert box_iou(face.box, rect) > 0
-            if iou < 0.25:   # background: mostly outside the photo
-                assert _inside(face.box, rect) < 0.3
-
-
 def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
-    from maskhog.cnn import CnnClassifier, default_cnn_path
-    from maskhog.verify import load_verifier
+    from maskhog.classify import CnnClassifier, default_cnn_path
+    from maskhog.detect.verify import load_verifier
 
     with pytest.raises(ModelError, match="not this kind of maskhog network"):
         CnnFaceVerifier(default_cnn_path())
@@ -374,7 +341,7 @@ def test_cnn_verifier_files_are_told_from_mask_classifiers(astronaut, tmp_path):
         load_verifier(shipped, "svm")
     (tmp_path / CNN_VERIFIER_FILE).write_bytes(b"\x08\x07 not onnx")
     with pytest.raises(ModelError, match="not a valid ONNX graph"):
-        MaskHog(folder=_with_templates(tmp_path), verifier="cnn")
+        MaskHog(templates=_with_templates(tmp_path), verifier="cnn")
 
 
 def _with_verifier_settings(folder, **changes):
@@ -384,7 +351,7 @@ def _with_verifier_settings(folder, **changes):
 
     import onnx
 
-    from maskhog.cnn import HEADER_KEY
+    from maskhog.modelfiles import HEADER_KEY
 
     model = onnx.load(str(MaskHog().folder / CNN_VERIFIER_FILE))
     prop = next(p for p in model.metadata_props if p.key == HEADER_KEY)
@@ -415,18 +382,18 @@ def test_the_cnn_verifier_keeps_proposals_by_its_score_rule(astronaut, shipped, 
     mirrored = np.ascontiguousarray(crops[:, :, ::-1])
     q = both.net.classify_crops(mirrored)[:, 1]
     mirror_odds = np.log(q / (1 - q))
-    near = np.abs(odds) <= both.MIRROR_BAND
+    near = np.abs(odds) <= tuning.MIRROR_BAND
     assert near.any() and not near.all() and not np.allclose(q, p)   # the network is not symmetric
     assert np.allclose(both.face_scores(crops, template), np.where(near, (odds + mirror_odds) / 2, odds))
-    twice = near & (np.abs(mirror_odds) <= both.MIRROR_BAND)
+    twice = near & (np.abs(mirror_odds) <= tuning.MIRROR_BAND)
     assert twice.any() and np.allclose(both.face_scores(mirrored, template)[twice],
                                        both.face_scores(crops, template)[twice])
     # Farther off, the mirror image could not have turned the verdict.
-    assert np.all((np.abs(odds) > both.MIRROR_BAND) <= ((odds >= 0) == ((odds + mirror_odds) / 2 >= 0)))
+    assert np.all((np.abs(odds) > tuning.MIRROR_BAND) <= ((odds >= 0) == ((odds + mirror_odds) / 2 >= 0)))
     # The template's score is added at its weight; and the rule's threshold decides.
     weighted = CnnFaceVerifier(_with_verifier_settings(tmp_path, score={**rule, "template_weight": 2.0}))
     score = weighted.face_scores(crops, template)
-    near = np.abs(odds + 2 * template) <= weighted.MIRROR_BAND
+    near = np.abs(odds + 2 * template) <= tuning.MIRROR_BAND
     assert np.allclose(score, np.where(near, (odds + mirror_odds) / 2, odds) + 2 * template)
     kept = weighted.keep(astronaut, proposals, shipped.threshold)
     assert kept == [f for f, z in zip(proposals, score) if z >= 0.0]
@@ -465,7 +432,7 @@ def test_cli_picks_the_verifier(astronaut, tmp_path):
     assert boxes["auto"] == boxes["cnn"]
     assert boxes["none"] == [list(f.box) for f in MaskHog(verifier=False).detect(astronaut)]
     result = runner.invoke(main, ["detect", str(image), "--detector", "dlib", "--verifier", "linear"])
-    assert result.exit_code == 2 and "--verifier is for --detector maskhog" in result.output
+    assert result.exit_code == 2 and "the dlib detector takes no option 'verifier'" in result.output
 
 
 def test_cli_pose_switch(astronaut, tmp_path):
@@ -491,31 +458,16 @@ def test_cli_pose_switch(astronaut, tmp_path):
     assert found[None] == found["--no-pose"] and found[None] != found["--pose"] and len(found[None]) == 1
     assert MaskDetector(second_look=False).find_faces(tilted) == []
     by_network = MaskDetector(looks_pose=False).find_faces(tilted)
-    assert len(by_network) == 1 and on_her(by_network[0].box) and by_network[0].score == MaskHog.NETWORK_SCORE
+    assert len(by_network) == 1 and on_her(by_network[0].box) and by_network[0].score == tuning.NETWORK_SCORE
     assert MaskDetector(MaskHog(proposals=False), looks_pose=False).find_faces(tilted) == []
     result = runner.invoke(main, ["detect", str(image), "--detector", "haar", "--pose"])
-    assert result.exit_code == 2 and "--pose is for --detector maskhog" in result.output
-
-
-def test_fewer_backgrounds_keeps_every_face_and_the_backgrounds_weight():
-    from maskhog.cnn_verifier_training import _fewer_backgrounds
-
-    y = np.array([0] * 90 + [1] * 10)
-    crops = np.arange(100)[:, None]
-    weight = np.where(y == 0, 0.5 / 90, 0.5 / 10)
-    kept_crops, kept_y, kept_weight = _fewer_backgrounds(crops, y, weight, 0.4, seed=0)
-    assert (kept_y == 0).sum() == 36 and (kept_y == 1).sum() == 10
-    np.testing.assert_array_equal(kept_crops[kept_y == 1, 0], np.arange(90, 100))
-    assert kept_weight[kept_y == 0].sum() == pytest.approx(0.5) and kept_weight.sum() == pytest.approx(1.0)
-    again = _fewer_backgrounds(crops, y, weight, 0.4, seed=0)[0]
-    np.testing.assert_array_equal(again, kept_crops)   # seeded
-    assert weight.sum() == pytest.approx(1.0)          # the caller's weights are untouched
+    assert result.exit_code == 2 and "takes no option 'pose'" in result.output
 
 
 def test_cnn_verifier_scores_all_rows_in_one_pass_as_row_by_row(astronaut):
     torch = pytest.importorskip("torch")
-    from maskhog.cnn_training import build_network
-    from maskhog.cnn_verifier_training import _face_logit, _scores
+    from maskhog.training.cnn import build_network
+    from maskhog.training.cnn_verifier import face_logits, row_scores
     from maskhog.crops import CropSpec, crop_faces
 
     torch.manual_seed(0)
@@ -525,10 +477,10 @@ def test_cnn_verifier_scores_all_rows_in_one_pass_as_row_by_row(astronaut):
     boxes = [(x, y, x + s, y + s) for x, y, s in [(170, 40, 150), (0, 0, 100), (300, 300, 200), (50, 200, 64),
                                                   (400, 10, 90), (120, 320, 120), (250, 150, 48), (180, 60, 120)]]
     rows = [{"X": crop_faces(astronaut, boxes[:7], spec)}, {"X": None}, {"X": crop_faces(astronaut, boxes[7:], spec)}]
-    together = _scores(net, rows)
+    together = row_scores(net, rows)
     assert [len(s) for s in together] == [7, 0, 1]
     for row, score in zip(rows, together):
-        alone = _face_logit(net, row["X"]) if row["X"] is not None else np.zeros(0)
+        alone = face_logits(net, row["X"]) if row["X"] is not None else np.zeros(0)
         np.testing.assert_array_equal(score, alone)
     assert np.ptp(together[0]) > 0   # the crops differ, and so do their scores
-    assert [len(s) for s in _scores(net, [{"X": None}, {"X": None}])] == [0, 0]
+    assert [len(s) for s in row_scores(net, [{"X": None}, {"X": None}])] == [0, 0]

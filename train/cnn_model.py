@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 
 from default_model import SETTINGS
-from maskhog.augment import Augment
-from maskhog.cnn_training import train_cnn
-from maskhog.model import MaskClassifier
+from maskhog.training.augment import Augment
+from maskhog.training.cnn import train_cnn
+from maskhog.classify import MaskClassifier
 
 HERE = Path(__file__).resolve().parent
 CNN_SETTINGS = {

@@ -14,9 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from maskhog.augment import Augment
+from maskhog.training.augment import Augment
 from maskhog.crops import CropSpec
-from maskhog.training import MASK_FEATURES, face_finder, train
+from maskhog.training.faces import face_finder
+from maskhog.training.linear import MASK_FEATURES, train
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = {

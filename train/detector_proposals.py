@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from maskhog.proposal_training import train_proposals, training_photos
+from maskhog.training.proposal_net import train_proposals, training_photos
 
 HERE = Path(__file__).resolve().parent
 

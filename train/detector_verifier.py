@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskhog.detector_training import train_verifier
+from maskhog.training.verifier import train_verifier
 
 HERE = Path(__file__).resolve().parent
 

@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskhog.cnn_verifier_training import train_cnn_verifier
+from maskhog.training.cnn_verifier import train_cnn_verifier
 
 HERE = Path(__file__).resolve().parent
 

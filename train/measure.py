@@ -27,10 +27,11 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from default_model import SETTINGS, recipe_finder
-from maskhog.data import load_dataset
-from maskhog.evaluation import classification_metrics
+from maskhog.training.data import load_dataset
+from maskhog.training.metrics import classification_metrics
 from maskhog.features import face_features
-from maskhog.training import C_GRID, face_crops, fit_with_fallback
+from maskhog.training.faces import face_crops
+from maskhog.training.linear import C_GRID, fit_with_fallback
 
 HERE = Path(__file__).resolve().parent
 

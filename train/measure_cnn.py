@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from default_model import SETTINGS, recipe_finder
-from maskhog.cnn import Cascade
-from maskhog.cnn_training import VARIED_COPIES, cascade_curve, choose_threshold, train_cnn
-from maskhog.data import group_split, load_dataset
-from maskhog.evaluation import classification_metrics
-from maskhog.training import face_crops, train
+from maskhog.classify import Cascade
+from maskhog.training.cnn import VARIED_COPIES, cascade_curve, choose_threshold, train_cnn
+from maskhog.training.data import group_split, load_dataset
+from maskhog.training.metrics import classification_metrics
+from maskhog.training.faces import face_crops
+from maskhog.training.linear import train
 
 HERE = Path(__file__).resolve().parent
 

@@ -28,10 +28,11 @@ import numpy as np
 from .. import tuning
 from ..crops import CropSpec
 from ..labels import CLASSES
-from ..modelfiles import ModelError, onnx_net, pick_backend, read_onnx
+from ..modelfiles import ModelError, onnx_net, pick_backend, read_onnx, save_onnx
 from ..perthread import PerThread
 
-__all__ = ["CnnClassifier", "FORMAT", "FORMAT_VERSION", "INPUT_NAME", "default_cnn_path", "to_blob"]
+__all__ = ["CnnClassifier", "FORMAT", "FORMAT_VERSION", "INPUT_NAME", "default_cnn_path", "read_cnn", "save_cnn",
+           "to_blob"]
 
 FORMAT = "maskhog-cnn"
 FORMAT_VERSION = 1
@@ -127,6 +128,11 @@ class CnnClassifier(PerThread):
         logits = self.logits(crops)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
+
+
+def save_cnn(model, path, header: dict) -> None:
+    """Write an ONNX ``model`` as a maskhog CNN file with ``header`` (classes, crop, input, ...)."""
+    save_onnx(model, path, header, FORMAT, FORMAT_VERSION)
 
 
 def read_cnn(path: Path, known=CLASSES) -> tuple[bytes, dict]:

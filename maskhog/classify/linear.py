@@ -170,11 +170,7 @@ class MaskClassifier:
             Not a maskhog model, truncated, edited (checksum mismatch), made
             by a newer maskhog, or inconsistent with the feature settings.
         """
-        header, arrays = load_npz(path, FORMAT, "model", _ARRAYS, _GRAY_ARRAYS)
-        version = header.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ModelError(f"{path}: model format {version} is newer than this maskhog reads "
-                             f"({FORMAT_VERSION}); upgrade maskhog")
+        header, arrays = load_npz(path, FORMAT, "model", _ARRAYS, _GRAY_ARRAYS, version=FORMAT_VERSION)
         try:
             crop, features = CropSpec.from_dict(header["crop"]), header.get("features", {})
             gray = None

@@ -36,9 +36,9 @@ def make_detector(name: str | None = None, **options) -> Detector:
     """A detector by name (one of :data:`DETECTORS`), built with ``options``.
 
     ``name`` ``None`` means ``dnn`` when a ``model`` file is given, else
-    ``maskhog``. Options set to ``None`` count as not given, and an option of
-    another detector left at that detector's default is ignored, so that a
-    command line can pass all of its options as they are.
+    ``maskhog``. Options set to ``None`` count as not given; an option the
+    detector does not take is refused unless it asks for nothing (``False``
+    or ``0``), so that a command line can pass all of its options as they are.
 
     Raises
     ------
@@ -56,11 +56,10 @@ def make_detector(name: str | None = None, **options) -> Detector:
     for key, value in list(options.items()):
         if key in takes:
             continue
-        owners = {n: inspect.signature(d).parameters[key] for n, d in DETECTORS.items()
-                  if key in inspect.signature(d).parameters}
-        if any(p.default is not p.empty and p.default == value for p in owners.values()):
-            del options[key]   # another detector's option at its default: not asked for
+        if value is False or (type(value) is int and value == 0):
+            del options[key]   # another detector's switch, off: nothing asked for
             continue
+        owners = [n for n, d in DETECTORS.items() if key in inspect.signature(d).parameters]
         whose = f" (an option of: {', '.join(owners)})" if owners else ""
         raise OptionError(f"the {name} detector takes no option {key!r}{whose}")
     if name == "dnn" and "model" not in options:

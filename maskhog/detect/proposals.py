@@ -3,7 +3,7 @@
 The templates see faces by their gray gradients and miss many that are turned,
 blurred or covered; this network learned colour windows of the same scene
 photos and proposes other faces. Neither decides: the face verifier
-(:mod:`maskhog.verify`) judges every proposal of both. On the test scene
+(:mod:`maskhog.detect.verify`) judges every proposal of both. On the test scene
 photos of its study, the templates from -1.4 propose 0.86 / 0.82 of the
 masked / unmasked faces, and with a network like this one 0.95 / 0.96; the
 detector then keeps 0.82 / 0.74 at precision 0.90, against 0.80 / 0.70 at 0.92

@@ -106,7 +106,7 @@ class FaceVerifier:
         return describe_proposals(image, faces, self.crop, self.features)
 
     def colourless(self, X) -> np.ndarray:
-        """Which rows come from crops without colour (:func:`maskhog.model.neutral_chroma`);
+        """Which rows come from crops without colour (:func:`maskhog.classify.neutral_chroma`);
         the chroma means come just before the template score."""
         grid = self.features["color"].get("chroma_grid", 4)
         return neutral_chroma(np.asarray(X)[:, -1 - 2 * grid * grid:-1])
@@ -138,7 +138,7 @@ class FaceVerifier:
     @classmethod
     def load(cls, path) -> "FaceVerifier":
         """Read a verifier file, refusing anything that is not one (never unpickles)."""
-        header, arrays = load_npz(path, FORMAT, "face verifier", ("coef", "intercept"))
+        header, arrays = load_npz(path, FORMAT, "face verifier", ("coef", "intercept"), version=FORMAT_VERSION)
         if header.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{path}: face verifier format {header.get('format_version')!r}, "
                              f"this maskhog reads {FORMAT_VERSION}")

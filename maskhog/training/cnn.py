@@ -27,9 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import tuning
-from ..classify.cnn import FORMAT, FORMAT_VERSION, INPUT_NAME, CnnClassifier, to_blob
+from ..classify.cnn import INPUT_NAME, CnnClassifier, save_cnn, to_blob
 from ..labels import CLASSES
-from ..modelfiles import save_onnx
 
 __all__ = ["build_network", "fit_network", "predict_logits", "cascade_curve", "choose_threshold",
            "export_onnx", "train_cnn", "require_torch", "MAX_CNN_FRACTION", "VARIED_COPIES"]
@@ -342,7 +341,7 @@ def export_onnx(net, path, header: dict, size: int, channels: int = 1) -> None:
                           dynamic_axes={INPUT_NAME: {0: "n"}, "logits": {0: "n"}})
     model = onnx.load_model_from_string(buf.getvalue())
     model.producer_name = "maskhog"
-    save_onnx(model, path, header, FORMAT, FORMAT_VERSION)
+    save_cnn(model, path, header)
 
 
 def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool = True,

@@ -36,8 +36,8 @@ from .cnn import export_onnx, fit_network, predict_logits, require_torch
 from .scenes import split_scenes, training_face_photos
 from .verifier import best_threshold, labelled, proposal_rows, test_figures
 
-__all__ = ["CNN_VERIFIER", "WideProposer", "closeup_rows", "fit_and_judge", "score_rule", "train_cnn_verifier",
-           "verifier_rows"]
+__all__ = ["CNN_VERIFIER", "WideProposer", "closeup_rows", "face_logits", "fit_and_judge", "row_scores",
+           "score_rule", "train_cnn_verifier", "verifier_rows"]
 
 #: The shipped CNN verifier's settings (docs/design.md#detector-cnn-verifier):
 #:
@@ -82,7 +82,7 @@ class WideProposer:
         return faces
 
 
-def _face_logit(net, crops) -> np.ndarray:
+def face_logits(net, crops) -> np.ndarray:
     """logit(face) - logit(background) of each crop: the verifier's score before the softmax."""
     if len(crops) == 0:
         return np.zeros(0)
@@ -90,7 +90,7 @@ def _face_logit(net, crops) -> np.ndarray:
     return z[:, 1] - z[:, 0]
 
 
-def _scores(net, rows, mirror: bool = False) -> list:
+def row_scores(net, rows, mirror: bool = False) -> list:
     """Each row's face logits, all rows' crops in one pass of full batches (held-out photos
     are scored after every epoch; one call per photo and scale left most batches part-full);
     ``mirror``: of the crops' mirror images."""
@@ -98,16 +98,16 @@ def _scores(net, rows, mirror: bool = False) -> list:
     if not sum(sizes):
         return [np.zeros(0) for _ in rows]
     crops = np.concatenate([r["X"] for r in rows if r["X"] is not None])
-    logits = _face_logit(net, np.ascontiguousarray(crops[:, :, ::-1]) if mirror else crops)
+    logits = face_logits(net, np.ascontiguousarray(crops[:, :, ::-1]) if mirror else crops)
     return np.split(logits, np.cumsum(sizes)[:-1])
 
 
 def _rule_odds(net, rows, plain, mirror: bool) -> list:
     """Each row's face log-odds as :meth:`maskhog.detect.verify.CnnFaceVerifier.face_scores` takes
-    them: ``plain`` (the rows' :func:`_scores`), averaged with the mirror images' if ``mirror``."""
+    them: ``plain`` (the rows' :func:`row_scores`), averaged with the mirror images' if ``mirror``."""
     if not mirror:
         return plain
-    return [(a + b) / 2 for a, b in zip(plain, _scores(net, rows, mirror=True))]
+    return [(a + b) / 2 for a, b in zip(plain, row_scores(net, rows, mirror=True))]
 
 
 def _plus_template(odds, rows, weight: float) -> list:
@@ -118,7 +118,7 @@ def _plus_template(odds, rows, weight: float) -> list:
 def score_rule(net, held, plain, settings) -> tuple[dict, dict]:
     """The template weight (of ``settings["template_weights"]``) and threshold of the score
     the detector keeps proposals by, chosen like the epoch: the most held-out faces at the
-    precision asked for (``plain``: the held-out rows' :func:`_scores`). Returns the rule
+    precision asked for (``plain``: the held-out rows' :func:`row_scores`). Returns the rule
     (the file's ``score`` entry) and its figures."""
     mirror = bool(settings.get("mirror", False))
     odds = _rule_odds(net, held, plain, mirror)
@@ -238,7 +238,7 @@ def fit_and_judge(learn, held, test_rows, settings, *, seed: int, threads: int, 
            f"{len({r['photo'] for r in held})} held-out photos")
 
     def select(net):
-        found = best_threshold(held, _scores(net, held), settings)
+        found = best_threshold(held, row_scores(net, held), settings)
         if found is None:
             return -1.0, {"held_out_mean_recall": None}
         return found[0], {"held_out_mean_recall": round(found[0], 4), "threshold": found[1]}
@@ -250,7 +250,7 @@ def fit_and_judge(learn, held, test_rows, settings, *, seed: int, threads: int, 
                               select_from=int(settings.get("select_from", 1)),
                               channels_last=bool(settings.get("channels_last", False)),
                               log_fn=lambda m: log_fn(f"CNN verifier: {m}"))
-    held_scores = _scores(net, held)
+    held_scores = row_scores(net, held)
     found = best_threshold(held, held_scores, settings)
     if found is None:
         raise RuntimeError(f"no CNN verifier threshold reaches precision {settings['min_precision']} "
@@ -260,7 +260,7 @@ def fit_and_judge(learn, held, test_rows, settings, *, seed: int, threads: int, 
     threshold = float(1 / (1 + np.exp(-logit_threshold)))
     # The detector's rule: mirror image and template score too, chosen on the same photos.
     rule, rule_figures = score_rule(net, held, held_scores, settings)
-    test_scores = _scores(net, test_rows)
+    test_scores = row_scores(net, test_rows)
 
     scales = tuple(settings["scales"])
     figures = {"threshold": round(threshold, 6), "logit_threshold": logit_threshold, "score": rule,

@@ -19,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..boxes import Face, iou, merge_duplicates, pairwise_iou, pairwise_overlap, same_face
+from ..boxes import Face, merge_duplicates, pairwise_iou, pairwise_overlap, same_face
 from ..crops import CropSpec
 from ..detect import MaskHog
 from ..detect.verify import FaceVerifier, describe_proposals
@@ -72,8 +72,7 @@ def proposal_rows(paths, photos, proposer, candidate_threshold, crop, features, 
             found = proposer.propose(image, candidate_threshold)
             X = describe(image, found) if found else None
             faces = [Face(tuple(v / scale for v in f.box), f.score) for f in found]
-            overlaps = np.array([[iou(f.box, t[1:]) for t in truth] for f in faces]).reshape(
-                len(faces), len(truth))
+            overlaps = pairwise_iou([f.box for f in faces], [t[1:] for t in truth]).reshape(len(faces), len(truth))
             best = overlaps.argmax(axis=1) if overlaps.size else np.zeros(len(faces), int)
             iou = overlaps.max(axis=1) if overlaps.size else np.zeros(len(faces))
             bare = np.array([bool(truth) and truth[j][0] == "without_mask" for j in best], bool)
