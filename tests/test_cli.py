@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from maskhog import __version__
@@ -215,3 +216,35 @@ def test_predict_video_frames_and_parallel_jobs(tmp_path, photos):
     assert "broken.mp4" in serial.stderr
     parallel = runner.invoke(main, ["predict", str(video), "--every", "3", "--jobs", "2"])
     assert parallel.stdout == serial.stdout
+
+
+def test_running_needs_no_training_extras_and_training_names_the_one_to_install(tmp_path):
+    """`pip install .` has neither scikit-learn nor matplotlib: predict and detect must run
+    without them, and a training command must say which extra to install."""
+    block = ("import sys; sys.modules.update(sklearn=None, matplotlib=None); "
+             "from maskhog.cli import main; sys.argv = ['maskhog'] + sys.argv[1:]; main()")
+    out = subprocess.run([sys.executable, "-c", block, "predict", "--demo"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    labels = [json.loads(line)["faces"][0]["label"] for line in out.stdout.splitlines()]
+    assert labels == ["without_mask", "with_mask"]
+    (tmp_path / "with_mask").mkdir()
+    out = subprocess.run([sys.executable, "-c", block, "train", str(tmp_path), "--out", str(tmp_path / "m.npz")],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "pip install 'maskhog[train]'" in out.stderr
+
+
+def test_predict_gives_the_recorded_output():
+    """The JSON lines of the demo and of three scene photos, as recorded (tests/data/README.md)."""
+    from pathlib import Path
+
+    data = Path(__file__).with_name("data")
+    result = CliRunner().invoke(main, ["predict", "--demo"])
+    assert result.exit_code == 0 and result.stdout == (data / "predict_demo.jsonl").read_text()
+    images = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes" / "images"
+    if not images.is_dir():
+        pytest.skip("../shared/data/scenes is not here")
+    expected = (data / "predict_scenes.jsonl").read_text().splitlines()
+    names = [json.loads(line)["image"] for line in expected]
+    result = CliRunner().invoke(main, ["predict", *(str(images / n) for n in names)])
+    got = [line.replace(str(images) + "/", "") for line in result.stdout.splitlines()]
+    assert result.exit_code == 0 and got == expected
