@@ -240,9 +240,13 @@ def test_predict_gives_the_recorded_output():
     data = Path(__file__).with_name("data")
     result = CliRunner().invoke(main, ["predict", "--demo"])
     assert result.exit_code == 0 and result.stdout == (data / "predict_demo.jsonl").read_text()
-    images = Path(__file__).resolve().parents[2] / "shared" / "data" / "scenes" / "images"
-    if not images.is_dir():
-        pytest.skip("../shared/data/scenes is not here")
+
+
+def test_predict_gives_the_recorded_output_on_scene_photos(shared):
+    from pathlib import Path
+
+    data = Path(__file__).with_name("data")
+    images = shared / "scenes" / "images"
     expected = (data / "predict_scenes.jsonl").read_text().splitlines()
     names = [json.loads(line)["image"] for line in expected]
     result = CliRunner().invoke(main, ["predict", *(str(images / n) for n in names)])
