@@ -14,7 +14,7 @@ import numpy as np
 
 from . import tuning
 
-__all__ = ["Face", "overlap", "iou", "cover", "pairwise_overlap", "pairwise_iou", "nms",
+__all__ = ["Face", "overlap", "iou", "pairwise_overlap", "pairwise_iou", "nms", "same_face",
            "merge_duplicates", "square_box", "square_of_area", "square_around"]
 
 
@@ -40,12 +40,6 @@ def iou(a, b) -> float:
     inter, area_a, area_b = overlap(a, b)
     union = area_a + area_b - inter
     return inter / union if union > 0 else 0.0
-
-
-def cover(box, region) -> float:
-    """The share of ``box``'s area that lies inside ``region``."""
-    inter, area, _ = overlap(box, region)
-    return inter / max(1, area)
 
 
 def pairwise_overlap(a, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -123,7 +123,7 @@ class MaskHog(PerThread):
                 dets.append(dlib.get_frontal_face_detector())
             return dets
 
-        return self.per_thread(("templates", templates, self.pose), load)
+        return self.per_thread(("templates", templates), load)
 
     def propose(self, image: np.ndarray, threshold: float) -> list[Face]:
         """Every template's boxes scoring ``threshold`` or more (the same face may come twice),
