@@ -223,13 +223,15 @@ def test_running_needs_no_training_extras_and_training_names_the_one_to_install(
     without them, and a training command must say which extra to install."""
     block = ("import sys; sys.modules.update(sklearn=None, matplotlib=None); "
              "from maskhog.cli import main; sys.argv = ['maskhog'] + sys.argv[1:]; main()")
-    out = subprocess.run([sys.executable, "-c", block, "predict", "--demo"], capture_output=True, text=True)
+    # From another folder: `python -c` would otherwise import the uncompiled source tree.
+    out = subprocess.run([sys.executable, "-c", block, "predict", "--demo"], capture_output=True, text=True,
+                         cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     labels = [json.loads(line)["faces"][0]["label"] for line in out.stdout.splitlines()]
     assert labels == ["without_mask", "with_mask"]
     (tmp_path / "with_mask").mkdir()
     out = subprocess.run([sys.executable, "-c", block, "train", str(tmp_path), "--out", str(tmp_path / "m.npz")],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 1 and "pip install 'maskhog[train]'" in out.stderr
 
 
