@@ -25,7 +25,10 @@ import numpy as np
 
 from .boxes import square_box
 
-__all__ = ["CropSpec", "crop_faces"]
+__all__ = ["CropSpec", "crop_faces", "MIN_SIZE", "MAX_SIZE"]
+
+#: The crop sides a model file may ask for, in pixels (the shipped models use 64).
+MIN_SIZE, MAX_SIZE = 8, 256
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,14 @@ class CropSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CropSpec":
-        return cls(size=int(d["size"]), margin=float(d["margin"]), clahe=bool(d["clahe"]),
-                   color=bool(d.get("color", False)))
+        """The rule a model file's header gives; ``ValueError`` for values no trained model has
+        (a header is data from a file: a forged ``size`` of 30000 must not allocate gigabytes)."""
+        size, margin = d["size"], float(d["margin"])
+        if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+            raise ValueError(f"crop size {size!r} is not a whole number from {MIN_SIZE} to {MAX_SIZE}")
+        if not 0.0 <= margin <= 1.0:
+            raise ValueError(f"crop margin {margin!r} is not from 0 to 1")
+        return cls(size=size, margin=margin, clahe=bool(d["clahe"]), color=bool(d.get("color", False)))
 
 
 def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndarray:
@@ -83,6 +92,11 @@ def crop_faces(image: np.ndarray, boxes, spec: CropSpec = CropSpec()) -> np.ndar
     out = np.empty((len(boxes), spec.size, spec.size) + ((3,) if spec.color else ()), np.uint8)
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)) if spec.clahe and not spec.color else None
     for i, box in enumerate(boxes):
+        # A box may reach past the image (a face at the edge), but not without bound: a
+        # forged 90000-px annotation would otherwise fill gigabytes with repeated border.
+        x1, y1, x2, y2 = (float(v) for v in box[:4])
+        box = (min(max(x1, -w), 2 * w), min(max(y1, -h), 2 * h),
+               min(max(x2, -w), 2 * w), min(max(y2, -h), 2 * h))
         cx, cy, side = square_box(box, spec.margin)
         side = max(side, 2.0)
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))

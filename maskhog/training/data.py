@@ -152,15 +152,15 @@ def _read_voc(root: Path) -> Dataset:
             image = matches[0]
         size = ann.find("size")
         try:
-            width = int(float(size.findtext("width"))) if size is not None else 0
-            height = int(float(size.findtext("height"))) if size is not None else 0
+            width = _pixels(size.findtext("width")) if size is not None else 0
+            height = _pixels(size.findtext("height")) if size is not None else 0
         except (TypeError, ValueError):
-            width = height = 0
+            width = height = 0   # the image itself is measured at crop time
         for obj in ann.iter("object"):
             try:
                 label = canonical_label(obj.findtext("name", ""))
                 bb = obj.find("bndbox")
-                x1, y1, x2, y2 = (int(round(float(bb.findtext(k)))) for k in ("xmin", "ymin", "xmax", "ymax"))
+                x1, y1, x2, y2 = (_pixels(bb.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
             except LabelError as exc:
                 data.skip(f"{xml}: {exc}")
                 continue
@@ -179,6 +179,19 @@ def _read_voc(root: Path) -> Dataset:
     if not data.samples and not data.skipped:
         raise ValueError(f"{root}: no Pascal VOC annotations found")
     return data
+
+
+#: Coordinates beyond this are not pixels of any image maskhog reads (its pixel limit is 50 M).
+_MAX_COORD = 1_000_000
+
+
+def _pixels(text) -> int:
+    """An annotation's number as whole pixels; ``ValueError`` for text, NaN, infinity
+    (``1e400``) and absurd values."""
+    value = float(text)
+    if not abs(value) <= _MAX_COORD:   # also False for NaN
+        raise ValueError(f"{text!r} is not a pixel coordinate")
+    return int(round(value))
 
 
 def group_split(data: Dataset, fractions=(0.7, 0.15, 0.15), *, seed: int = 0):

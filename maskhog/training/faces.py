@@ -140,6 +140,14 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
 _CHUNK = 32   # images per parallel job
 
 
+def _within(box, shape):
+    """``box`` clipped to an image of ``shape``, or None if under 2 px remain: annotations
+    declare an image size that may be false, so the decoded image is what counts."""
+    h, w = shape[:2]
+    x1, y1, x2, y2 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+    return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
 def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dict:
     """The faces of a few images, in order: each face, then its augmented copies.
 
@@ -155,7 +163,14 @@ def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dic
             continue
         gray = to_gray(image)
         for s in samples:
-            box, how = (s.box, "box") if s.box is not None else whole_or_detected(image, detector)
+            if s.box is not None:
+                box, how = _within(s.box, image.shape), "box"
+                if box is None:
+                    out["skipped"].append(f"{path}: box {s.box} lies outside the decoded "
+                                          f"{image.shape[1]}x{image.shape[0]} image")
+                    continue
+            else:
+                box, how = whole_or_detected(image, detector)
             n = copies.get(s.label, 0)
             state = rng.bit_generator.state
             for rule, crops in zip(specs, cut):
