@@ -35,6 +35,7 @@ import numpy as np
 
 __all__ = [
     "as_pair",
+    "check_settings",
     "color_features",
     "color_length",
     "face_features",
@@ -451,6 +452,43 @@ def gray_crops(crops) -> np.ndarray:
     n, h, w, _ = batch.shape
     gray = to_gray(batch.reshape(n * h, w, 3)).reshape(n, h, w)
     return gray[0] if single else gray
+
+
+#: The bounds a model file's feature settings must keep: each value a whole number in its
+#: range (a forged ``orientations: 10**9`` must be refused, not allocated).
+_SETTING_RANGES = {"orientations": (1, 36), "pixels_per_cell": (2, 64), "cells_per_block": (1, 8),
+                   "lbp_grid": (1, 16), "skin_cell": (1, 64), "chroma_grid": (1, 16)}
+
+
+def check_settings(settings: dict) -> None:
+    """Refuse feature settings (the ``features`` of a model file's header) that
+    :func:`face_features` does not take, or whose values no model would use.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting and its allowed values.
+    """
+    if not isinstance(settings, dict):
+        raise ValueError(f"feature settings must be a table, not {type(settings).__name__}")
+    color = settings.get("color")
+    if color is not None and not isinstance(color, dict):
+        raise ValueError("the colour settings must be a table")
+    for name, value in [*settings.items(), *(color or {}).items()]:
+        if name in ("color", "mirror"):
+            if name == "mirror" and not isinstance(value, bool):
+                raise ValueError(f"feature setting mirror must be true or false, not {value!r}")
+            continue
+        if name == "block_norm":
+            if value not in _NORMS:
+                raise ValueError(f"unknown block_norm {value!r}")
+            continue
+        if name not in _SETTING_RANGES:
+            raise ValueError(f"unknown feature setting {name!r}")
+        low, high = _SETTING_RANGES[name]
+        values = value if isinstance(value, (list, tuple)) and len(value) == 2 else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
+            raise ValueError(f"feature setting {name} = {value!r}: whole numbers from {low} to {high} only")
 
 
 def face_features(crops, *, color=None, mirror=False, **hog_lbp):

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ModelError", "array_sha256", "save_npz", "load_npz", "graph_sha256", "save_onnx",
-           "read_onnx", "pick_backend", "open_net", "onnx_net", "HEADER_KEY"]
+           "read_onnx", "pick_backend", "open_net", "onnx_net", "dry_run", "HEADER_KEY",
+           "MAX_MODEL_BYTES"]
 
 #: The ``metadata_props`` key of an ONNX file's maskhog header.
 HEADER_KEY = "maskhog"
@@ -53,6 +54,50 @@ def save_npz(path, header: dict, arrays: dict) -> None:
         np.savez_compressed(f, header=blob, **arrays)
 
 
+#: The largest model file read, and the most its arrays may unpack to: the shipped ones
+#: are well under 1 MB, and a file is read whole before any checksum can be checked.
+MAX_MODEL_BYTES = 256 * 2**20
+#: The most a header may unpack to (it is JSON of a few kilobytes).
+MAX_HEADER_BYTES = 2**20
+
+
+def _check_archive(path: Path, kind: str) -> None:
+    """Refuse, before NumPy allocates anything, a file that is not a zip of plain ``.npy``
+    arrays of sensible sizes: NumPy sizes an array from its member's own header, so a
+    3 MB file can ask for gigabytes."""
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: {size:,} bytes, over the {MAX_MODEL_BYTES:,} a {kind} file may have")
+    if not zipfile.is_zipfile(path):
+        # np.load would take other bytes for a pickle and suggest allow_pickle.
+        raise ModelError(f"{path}: not a readable maskhog {kind} (not an .npz archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for member in archive.infolist():
+                limit = MAX_HEADER_BYTES if member.filename == "header.npy" else MAX_MODEL_BYTES
+                total += member.file_size
+                if member.file_size > limit or total > MAX_MODEL_BYTES:
+                    raise ModelError(f"{path}: member {member.filename!r} unpacks to "
+                                     f"{member.file_size:,} bytes, more than a {kind} holds")
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read(f)
+                if dtype.hasobject:
+                    raise ModelError(f"{path}: member {member.filename!r} holds Python objects, "
+                                     f"which a {kind} never does")
+                if int(np.prod(shape, dtype=object)) * dtype.itemsize > member.file_size:
+                    raise ModelError(f"{path}: member {member.filename!r} claims an array of "
+                                     f"{shape} {dtype}, larger than the data it holds")
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, TypeError,
+            NotImplementedError, RuntimeError) as exc:   # NotImplementedError: an unknown compression
+        raise ModelError(f"{path}: not a readable maskhog {kind} ({type(exc).__name__}: {exc})") from None
+
+
 def load_npz(path, fmt: str, kind: str, names, optional=(), *, version: int) -> tuple[dict, dict]:
     """The header and arrays of a file :func:`save_npz` wrote in format ``fmt``, of
     ``format_version`` ``version`` or older.
@@ -69,6 +114,7 @@ def load_npz(path, fmt: str, kind: str, names, optional=(), *, version: int) -> 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such {kind} file")
+    _check_archive(path, kind)
     try:
         # Our own file handle: np.load leaks its own when the zip is damaged.
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as npz:
@@ -125,6 +171,9 @@ def read_onnx(path: Path, fmt: str, version: int, *, kind: str, maker: str):
 
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_MODEL_BYTES:
+            raise ModelError(f"{path}: {size:,} bytes, over the {MAX_MODEL_BYTES:,} a {kind} file may have")
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read {kind} file {path}: {exc.strerror or exc}") from None
@@ -191,6 +240,21 @@ def open_net(read, dnn, failure: str, error=ModelError):
     net.setPreferableBackend(dnn[0])
     net.setPreferableTarget(dnn[1])
     return net
+
+
+def dry_run(run, path) -> None:
+    """Call ``run()``, a first pass of a network over a blank input, and turn OpenCV's and
+    NumPy's complaints into a :class:`ModelError` naming ``path``: a graph can pass ONNX's
+    checker and carry a valid header yet not be a network maskhog can use."""
+    import cv2
+
+    try:
+        run()
+    except ModelError:
+        raise
+    except (cv2.error, ValueError, IndexError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: OpenCV cannot run this network on its declared input ({reason})") from None
 
 
 def onnx_net(data: bytes, dnn, path):

@@ -28,7 +28,7 @@ import numpy as np
 from .. import tuning
 from ..crops import CropSpec
 from ..labels import CLASSES
-from ..modelfiles import ModelError, onnx_net, pick_backend, read_onnx, save_onnx
+from ..modelfiles import ModelError, dry_run, onnx_net, pick_backend, read_onnx, save_onnx
 from ..perthread import PerThread
 
 __all__ = ["CnnClassifier", "FORMAT", "FORMAT_VERSION", "INPUT_NAME", "default_cnn_path", "read_cnn", "save_cnn",
@@ -85,7 +85,10 @@ class CnnClassifier(PerThread):
         self.crop = CropSpec.from_dict(self.info["crop"])
         self.dnn = pick_backend(backend)
         self.backend = self.dnn[2]
-        self._net()   # fail now, not in the first worker thread, if OpenCV cannot run it
+        # Run it once now: a graph that OpenCV cannot run, or that gives other scores than its
+        # header names, fails here with a message rather than in the first worker thread.
+        blank = np.zeros((1, self.crop.size, self.crop.size) + ((3,) if self.crop.color else ()), np.uint8)
+        dry_run(lambda: self.logits(blank), self.path)
 
     @property
     def cascade_threshold(self) -> float | None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import tuning
 from ..crops import CropSpec
-from ..features import face_features
+from ..features import check_settings, face_features
 from ..labels import CLASSES
 from ..modelfiles import ModelError, load_npz, save_npz
 
@@ -204,6 +204,7 @@ class MaskClassifier:
                 raise ValueError("a gray fallback belongs to a model with colour cues and has none itself")
             if self.gray.classes != self.classes:
                 raise ValueError("the gray fallback must know the same classes")
+        check_settings(self.features)
         size = self.crop.size
         blank = np.zeros((1, size, size, 3) if self.crop.color else (1, size, size), np.uint8)
         d = face_features(blank, **self.features).shape[1]

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import tuning
 from ..boxes import nms
-from ..modelfiles import ModelError, onnx_net, pick_backend, read_onnx, save_onnx
+from ..modelfiles import ModelError, dry_run, onnx_net, pick_backend, read_onnx, save_onnx
 from ..perthread import PerThread
 
 __all__ = ["ProposalNet", "PROPOSAL_FILE", "FORMAT", "FORMAT_VERSION", "INPUT_NAME", "pyramid_scales",
@@ -79,8 +79,16 @@ class ProposalNet(PerThread):
             self.threshold, self.min_face = float(self.info["threshold"]), float(self.info["min_face"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{self.path}: damaged proposal header ({type(exc).__name__}: {exc})") from None
+        if not (8 <= self.window <= 256 and 1 <= self.stride <= self.window and self.min_face > 0):
+            raise ModelError(f"{self.path}: proposal header gives window {self.window}, stride "
+                             f"{self.stride}, min_face {self.min_face}: no such network is trained")
         self.dnn = pick_backend(backend)
-        self._net()   # fail now if OpenCV cannot run it
+
+        def check():   # fail now, with a message, if OpenCV cannot run it or its output is not maps
+            out = self.maps(np.zeros((self.window, self.window, 3), np.uint8))
+            if out.ndim != 3 or out.shape[0] != 5:
+                raise ModelError(f"{self.path}: the network gives output {out.shape}, not 5 maps")
+        dry_run(check, self.path)
 
     def _net(self):
         return self.per_thread("net", lambda: onnx_net(self.onnx, self.dnn, self.path))

@@ -28,7 +28,7 @@ import numpy as np
 from .. import tuning
 from ..classify import CnnClassifier, neutral_chroma
 from ..crops import CropSpec, crop_faces
-from ..features import color_features, face_features
+from ..features import check_settings, color_features, face_features
 from ..io import to_bgr
 from ..modelfiles import ModelError, load_npz, save_npz
 
@@ -96,6 +96,7 @@ class FaceVerifier:
         self.header = dict(header or {})
         if not crop.color or "color" not in self.features:
             raise ValueError("a face verifier needs colour crops and colour cues")
+        check_settings(self.features)
         blank = np.zeros((1, crop.size, crop.size, 3), np.uint8)
         d = face_features(blank, **self.features).shape[1] + 1
         if self.coef.shape != (d,) or not np.isfinite(self.coef).all() or not np.isfinite(self.intercept):
