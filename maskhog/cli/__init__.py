@@ -29,6 +29,9 @@ __all__ = ["main"]
 @click.version_option(__version__, prog_name="maskhog")
 def main():
     """Tell whether the people in images and video wear a face mask, on a CPU."""
+    from ..messages import to_stderr
+
+    to_stderr()
 
 
 for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect):
