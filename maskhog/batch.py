@@ -9,7 +9,7 @@ frames, which only the reading process can decode, travel as arrays.
 
 Results come back in input order as soon as they are ready, so a caller can
 write each one at once and an interrupted run keeps what it did. A worker
-whose parent dies (``kill -9``) notices within a second and exits.
+of a run killed with ``kill -9`` notices within a second and exits.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
     # live loop's readers), which fork would copy in whatever state they were in.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(work,))
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(work, os.getpid()))
     pending: deque = deque()
     finished = False
     try:
@@ -120,26 +121,41 @@ def _do(name, source, work, keep) -> Done:
 _work: Callable | None = None
 
 
-def _start_worker(work) -> None:
+def _start_worker(work, owner: int) -> None:
     """Set up one worker process: its work, one OpenCV thread (the processes are the
-    parallelism), Ctrl-C left to the parent, and a watch on the parent."""
+    parallelism), Ctrl-C left to the parent, and a watch on the process that owns the pool."""
     import cv2
 
     global _work
     _work = work
     cv2.setNumThreads(1)
     to_stderr()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent stops us, after its own cleanup
-    parent = os.getppid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the owner stops us, after its own cleanup
 
     def watch():
-        # A parent killed with SIGKILL runs no cleanup; without this watch its workers would
-        # wait on their queue for ever. Orphans are adopted by another process: a new ppid.
-        while os.getppid() == parent:
+        # An owner killed with SIGKILL runs no cleanup, and a worker's parent is the fork
+        # server, which itself waits for its workers to go: without this watch, all would
+        # wait for ever.
+        while _alive(owner):
             time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=watch, daemon=True, name="maskhog-parent-watch").start()
+    threading.Thread(target=watch, daemon=True, name="maskhog-owner-watch").start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:   # no /proc (macOS): the signal test is all there is
+        return True
 
 
 def _do_chunk(part, images) -> list[Done]:
