@@ -284,18 +284,23 @@ def explain_linear(model, crop) -> LinearExplanation:
     colored = crop.ndim == 3
     layout = feature_layout(features, (size, size))
     coef = model.coef.astype(np.float64)
-    halves = [(crop, False)] + ([(crop[:, ::-1], True)] if mirror else [])
-    share = 1.0 / len(halves)
+    # The split is of the very vector the model scored, x. A mirrored model's x is the mean of
+    # the crop's vector a and its mirror image's b: w.x = w.a / 2 + w.b / 2, with b taken as
+    # 2x - a so that the halves add up to x itself, not to a float32 rounding away from it.
+    x64 = x[0].astype(np.float64)
+    if mirror:
+        a = face_features(crop[np.newaxis], **plain)[0].astype(np.float64)
+        halves = [(a / 2, False), ((2 * x64 - a) / 2, True)]
+    else:
+        halves = [(x64, False)]
     contributions = {g.name: 0.0 for g in layout}
     pixels = np.zeros((len(coef), size, size))
-    for image, flipped in halves:
-        # Each half's own feature vector: x is their mean, so w.x is half of w.a plus half of w.b.
-        part = face_features(np.ascontiguousarray(image)[np.newaxis], **plain)[0].astype(np.float64)
-        terms = coef * part * share
+    for part, flipped in halves:
+        terms = coef * part
         for g in layout:
             cells = g.fold(terms)
             spread = g.spread(cells, (size, size))
-            if flipped:   # back onto the cells of the crop as it is
+            if flipped:   # the mirror image's cells, back onto the cells of the crop as it is
                 cells, spread = cells[:, :, ::-1], spread[:, :, ::-1]
             contributions[g.name] = contributions[g.name] + cells
             pixels += spread
