@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from .detect import detect
 from .evaluate import evaluate
+from .explain import explain
 from .features import features
 from .live import live
 from .predict import predict
@@ -34,7 +35,7 @@ def main():
     to_stderr()
 
 
-for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect):
+for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain):
     main.add_command(_command)
 
 
