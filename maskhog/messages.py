@@ -18,14 +18,23 @@ __all__ = ["log", "to_stderr", "about"]
 log = logging.getLogger("maskhog")
 
 # A context variable, not a global: live's threads each work on their own frame.
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("maskhog_input", default=None)
+# It holds the input's name and the messages said about it: each is said once per input,
+# though each look at the image (and each detector) may meet the same cause.
+_current: contextvars.ContextVar[tuple[str, set] | None] = contextvars.ContextVar("maskhog_input",
+                                                                                   default=None)
 
 
 class _NameInput(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        name = _current.get()
-        if name is not None and not getattr(record, "named", False):
-            record.msg, record.named = f"{name}: {record.msg}", True
+        current = _current.get()
+        if current is None or getattr(record, "named", False):
+            return True
+        name, said = current
+        text = record.getMessage()
+        if text in said:
+            return False
+        said.add(text)
+        record.msg, record.args, record.named = f"{name}: {text}", None, True
         return True
 
 
@@ -57,8 +66,9 @@ def to_stderr(level: int = logging.INFO) -> None:
 
 @contextlib.contextmanager
 def about(name: str):
-    """Within this block, messages on the ``maskhog`` logger begin with ``name``."""
-    token = _current.set(name)
+    """Within this block, messages on the ``maskhog`` logger begin with ``name``,
+    and each is said once."""
+    token = _current.set((name, set()))
     try:
         yield
     finally:

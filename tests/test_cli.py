@@ -142,7 +142,7 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     bad = tmp_path / "bad.jpg"
     bad.write_text("x")
     result = CliRunner().invoke(main, ["detect", str(face), str(empty), str(profile), str(bad)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output   # one input unreadable, the others done
     first, second, third = (json.loads(line) for line in result.stdout.splitlines())
     (box,) = first["faces"]
     assert 160 < box["box"][0] < 190 and second == {"image": str(empty), "faces": []}
@@ -153,8 +153,14 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     quick = CliRunner().invoke(main, ["detect", str(profile), "--no-later-looks"])
     assert quick.exit_code == 0 and json.loads(quick.stdout)["faces"] == []
     assert "bad.jpg" in result.stderr
-    rows = CliRunner().invoke(main, ["detect", str(face), "--format", "csv"]).stdout.splitlines()
+    assert "3 images read, 1 failed; faces: 2 found" in result.stderr
+    nothing = CliRunner().invoke(main, ["detect", str(bad)])
+    assert nothing.exit_code == 1 and "no readable image" in nothing.stderr
+    csv_run = CliRunner().invoke(main, ["detect", str(face), str(profile), "--format", "csv"])
+    assert b"\r" not in csv_run.stdout_bytes   # one line ending throughout
+    rows = csv_run.stdout.splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,score" and rows[1].startswith(f"{face},0,")
+    assert rows[2].startswith(f"{profile},0,")
 
 
 def test_predict_takes_folders_patterns_and_stdin_and_gates_on_labels(tmp_path, photos):
@@ -255,3 +261,17 @@ def test_predict_gives_the_recorded_output_on_scene_photos(shared):
     result = CliRunner().invoke(main, ["predict", *(str(images / n) for n in names)])
     got = [line.replace(str(images) + "/", "") for line in result.stdout.splitlines()]
     assert result.exit_code == 0 and got == expected
+
+
+def test_warnings_name_the_input_they_concern(tmp_path, photos):
+    """A panorama wider than the largest side searched is shrunk, and the warning says which file."""
+    import cv2
+    import numpy as np
+    wide = np.zeros((300, 4500), np.uint8)   # the photos are gray
+    wide[:, 2000:2512] = photos["astronaut"][:300]
+    cv2.imwrite(str(tmp_path / "panorama.png"), wide)
+    cv2.imwrite(str(tmp_path / "small.png"), photos["camera"])
+    result = CliRunner().invoke(main, ["predict", str(tmp_path / "small.png"), str(tmp_path / "panorama.png")])
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "shrunk" in line]
+    assert "panorama.png" in warning and "4500x300" in warning

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import detector_options, later_looks_option, log
+from .common import Summary, detector_options, later_looks_option, log, stop_on_sigterm
 
 
 @click.command()
@@ -17,20 +17,31 @@ from .common import detector_options, later_looks_option, log
 def detect(images, detector, fmt, later_looks):
     """Print the face boxes found in IMAGES (no mask verdict): to check a detector or pre-label data.
 
-    One record per image: ``image`` and ``faces: [{box: [x1, y1, x2, y2], score}]``.
+    One record per image: ``image`` and ``faces: [{box: [x1, y1, x2, y2], score}]``,
+    written as soon as it is done; unreadable files are reported on stderr and
+    skipped, and a summary line ends the run.
+
+    Exit status: 0 done; 1 no image could be read; 2 usage error; 3 some
+    images could not be read (the others are done).
     """
+    from ..batch import run_batch
     from ..detect import FaceSearch
-    from ..io import ImageError, read_image
     from ..io.records import RecordWriter
 
     # The same search as predict's (later looks when nothing is found).
     search = FaceSearch(detector, second_look=later_looks)
-    with RecordWriter(fmt, sys.stdout, ("score",)) as out:
-        for path in images:
-            try:
-                faces = search.find_faces(read_image(path))
-            except ImageError as exc:
-                log(f"skipped {exc}")
+    summary = Summary()
+    with stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("score",)) as out:
+        for done in run_batch(((path, path) for path in images), search.find_faces):
+            if done.error:
+                log(f"skipped {done.error}")
+                summary.failed += 1
                 continue
-            out.write({"image": path, "faces": [{"box": list(f.box), "score": round(f.score, 4)}
-                                                for f in faces]})
+            out.write({"image": done.name, "faces": [{"box": list(f.box), "score": round(f.score, 4)}
+                                                     for f in done.result]})
+            summary.add(["found"] * len(done.result))
+    log(summary.line())
+    if not summary.read:
+        raise click.ClickException("no readable image")
+    if summary.failed:
+        sys.exit(3)

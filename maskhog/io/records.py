@@ -31,7 +31,9 @@ class RecordWriter:
         self.fmt, self.out, self.columns = fmt, out, tuple(columns)
         self.kept: list = []   # the records of a JSON document, until the end
         if fmt == "csv":
-            self.csv = csv.writer(out)
+            # One line ending for the whole output: the csv module's default is "\r\n",
+            # which mixed with the "\n" of everything else on a text stream.
+            self.csv = csv.writer(out, lineterminator="\n")
             self.csv.writerow(["image", "face", "x1", "y1", "x2", "y2", *self.columns])
 
     def write(self, record: dict) -> None:
