@@ -275,3 +275,16 @@ def test_warnings_name_the_input_they_concern(tmp_path, photos):
     assert result.exit_code == 0, result.output
     (warning,) = [line for line in result.stderr.splitlines() if "shrunk" in line]
     assert "panorama.png" in warning and "4500x300" in warning
+
+
+def test_training_on_one_class_says_what_is_missing_before_any_cropping(tmp_path, texture_folders):
+    import shutil
+    shutil.copytree(texture_folders / "with_mask", tmp_path / "data" / "with_mask")
+    import importlib.util
+    with_torch = importlib.util.find_spec("torch") is not None
+    for command in ("train", "train-cnn")[:1 + with_torch]:
+        result = CliRunner().invoke(main, [command, str(tmp_path / "data"), "--out", str(tmp_path / "m")])
+        assert result.exit_code == 1 and result.exception.__class__ is SystemExit, result.output
+        assert "at least 2 classes" in result.stderr and "100 faces of with_mask" in result.stderr
+        assert "without_mask" in result.stderr and "cropping" not in result.stderr
+    assert not list(tmp_path.glob("m*"))

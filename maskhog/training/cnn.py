@@ -388,9 +388,8 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
     augment = Augment() if augment is None else augment
     data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
+    data.require_classes()
     classes = [c for c in CLASSES if c in data.counts()]
-    if len(classes) < 2:
-        raise ValueError(f"training needs at least two classes, got {classes}")
     if tuple(classes) != tuple(svm.classes):
         raise ValueError(f"the data's classes {classes} differ from the SVM's {list(svm.classes)}: "
                          "train the CNN on the SVM's data (or pass --svm)")

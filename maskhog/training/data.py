@@ -79,6 +79,18 @@ class Dataset:
     def subset(self, index) -> "Dataset":
         return Dataset([self.samples[i] for i in index], [], list(self.kinds))
 
+    def require_classes(self, n: int = 2) -> None:
+        """Raise ValueError, saying what was found, unless faces of ``n`` classes or more are here:
+        checked when the folders are read, not after minutes of cropping."""
+        counts = self.counts()
+        if len(counts) >= n:
+            return
+        found = ", ".join(f"{k} faces of {label}" for label, k in counts.items()) or "no faces"
+        missing = [c for c in CLASSES if c not in counts]
+        raise ValueError(f"training needs faces of at least {n} classes; these folders hold {found}: "
+                         f"add a folder of {' or '.join(missing)} faces (class folders are named "
+                         f"{', '.join(CLASSES)})")
+
 
 def load_datasets(roots) -> Dataset:
     """Read and combine several data folders (any mix of layouts)."""

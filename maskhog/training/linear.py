@@ -190,6 +190,7 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
     start = time.time()
     data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
+    data.require_classes()
     train_idx, val_idx, test_idx = group_split(data, (0.7, 0.15, 0.15), seed=seed)
     parts = {}
     for name, idx, aug in (("train", train_idx, augment), ("validation", val_idx, None),
