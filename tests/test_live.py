@@ -175,3 +175,22 @@ def test_live_asks_the_cnn_about_every_face_in_colour_by_default(clip, monkeypat
     assert CliRunner().invoke(main, ["live", str(clip), "--headless",
                                      "--cascade-threshold", "0.3"]).exit_code == 0
     assert made[-1].threshold == 0.3 and made[-1].calls == 0   # of three probabilities, one is >= 1/3
+
+
+def test_periodic_stats_reach_their_callback(clip):
+    from maskhog.live import LiveConfig, run_live
+    from maskhog.pipeline import MaskDetector
+
+    records = []
+    run_live(str(clip), MaskDetector(), config=LiveConfig(stats_every=0.01), on_event=lambda e: None,
+             on_stats=records.append)
+    assert records and all(r["fps"] > 0 for r in records)
+    assert [r["frames"] for r in records] == sorted(r["frames"] for r in records)
+
+
+def test_retry_takes_a_count_or_forever(clip):
+    runner = CliRunner()
+    bad = runner.invoke(main, ["live", str(clip), "--headless", "--retry", "often"])
+    assert bad.exit_code == 2 and "'often' is not a count of tries" in bad.output
+    gone = runner.invoke(main, ["live", "rtsp://127.0.0.1:9/none", "--headless", "--retry", "0"])
+    assert gone.exit_code == 1 and "cannot open this stream" in gone.output

@@ -11,6 +11,25 @@ from .. import tuning
 from .common import classifier_options, detector_options, log, min_face_option
 
 
+class RetryCount(click.ParamType):
+    """A count of tries (0 or more), or 'forever' (None)."""
+
+    name = "N|forever"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() in ("forever", "inf", "always"):
+            return None
+        try:
+            count = int(value)
+        except ValueError:
+            count = -1
+        if count < 0:
+            self.fail(f"{value!r} is not a count of tries (0, 1, 2, ...) or 'forever'", param, ctx)
+        return count
+
+
 @click.command()
 @click.argument("source")
 @detector_options(upsample=False)
@@ -39,13 +58,22 @@ from .common import classifier_options, detector_options, log, min_face_option
               show_default=True, help="Between detections, hold the face boxes still, or follow "
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
+@click.option("--retry", default="3", show_default=True, type=RetryCount(),
+              help="Reopen a camera or stream that is down at start, stalls or drops this many "
+                   "times in a row, or 'forever' (for a service).")
+@click.option("--retry-max-wait", default=8.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="The longest wait between two tries, in seconds (the wait doubles from 1 s).")
 def live(source, detector, detect_every, scale, max_fps, realtime, stats, headless, classifier, min_face,
-         threads, recheck_every, tracker):
+         threads, recheck_every, tracker, retry, retry_max_wait):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
     Prints one JSON line per event on stdout: a person appears, their mask
     label changes (smoothed over recent frames), or they leave. Ctrl-C or
-    SIGTERM stops within a second and flushes the open tracks.
+    SIGTERM stops within a second, also while a stream stalls or is being
+    reopened, and reports everyone still in view as left.
+
+    Exit status: 0 the source ended or the run was stopped; 1 the source could
+    not be opened, or was lost for more than --retry tries; 2 usage error.
     """
     import signal
     import threading
@@ -61,7 +89,8 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
     # No second look at frames without faces: it would cost an empty scene 20 ms a frame.
     finder = MaskDetector(detector, classifier, min_face=min_face, second_look=False)
     config = LiveConfig(detect_every=detect_every, scale=scale, max_fps=max_fps, realtime=realtime,
-                        recheck_every=recheck_every, tracker=tracker)
+                        recheck_every=recheck_every, tracker=tracker, retry=retry,
+                        retry_max_wait=retry_max_wait)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 

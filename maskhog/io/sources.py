@@ -1,15 +1,19 @@
 """Where images come from: command-line inputs, video files, cameras and streams.
 
 Every frame comes out as 8-bit BGR. A source that cannot be opened raises
-:class:`~maskhog.io.images.ImageError` naming it.
+:class:`~maskhog.io.images.ImageError` naming it. A camera or stream that is
+down, stalls or drops is reopened with backoff, as often as asked (for ever,
+for a service); a video file that ends before the frames its header declares
+says so.
 """
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 from pathlib import Path
 
+from ..messages import log
 from .images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageError, read_image, to_bgr
 
 __all__ = ["expand_inputs", "video_frames", "open_source"]
@@ -44,6 +48,9 @@ def expand_inputs(inputs, *, stdin=None) -> list[str]:
 def video_frames(path, *, every: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS):
     """Yield ``(index, frame)`` for every ``every``-th frame of a video file, BGR uint8.
 
+    A file that ends well before the frame count its header declares (a
+    truncated download or recording) is read to its end, with a warning.
+
     Raises
     ------
     ImageError
@@ -65,7 +72,7 @@ def video_frames(path, *, every: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS):
                 break
             if index % every == 0:
                 ok, frame = cap.retrieve()
-                if ok and frame is not None:
+                if ok and frame is not None and frame.size:
                     if frame.shape[0] * frame.shape[1] > max_pixels:
                         raise ImageError(f"{name}: frames of {frame.shape[1]}x{frame.shape[0]} are "
                                          f"over the limit of {max_pixels:,} pixels")
@@ -74,24 +81,63 @@ def video_frames(path, *, every: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS):
             index += 1
         if seen == 0:
             raise ImageError(f"{name}: no frame could be read")
+        _check_length(name, index, cap.get(cv2.CAP_PROP_FRAME_COUNT))
     finally:
         cap.release()
 
 
-def open_source(source: str, *, reconnect: int = 3):
+def _check_length(name: str, frames: int, declared: float) -> None:
+    """Warn when a video ended short of the frames its header declares."""
+    # Containers round their count, and some count a frame that is never there.
+    if declared > 0 and frames < declared - max(2, declared // 100):
+        log.warning("%s: video ended after %d of the %d frames its header declares (truncated?)",
+                    name, frames, int(declared))
+
+
+#: Failed or empty reads in a row after which a camera or stream counts as dropped.
+BAD_READS = 3
+
+
+def open_source(source: str, *, retry: int | None = 3, max_wait: float = 8.0,
+                timeout: float = 10.0, stop: threading.Event | None = None, capture=None):
     """Frames of a webcam index, a video file or stream URL, or a folder of images.
 
-    Returns ``(frames, is_live, fps)``: an iterator of BGR frames, whether the
-    source is live (camera or stream), and its frame rate if known. A live
-    source that drops is reopened up to ``reconnect`` times with backoff.
+    Parameters
+    ----------
+    source : str
+        A camera index (``"0"``), a video file, a stream URL (``rtsp://``,
+        ``http://``) or a folder of images.
+    retry : int or None
+        For a camera or stream: how many times in a row to reopen it when it
+        cannot be opened, stalls or drops (``None``: for ever, for services).
+        The wait between tries doubles from 1 s up to ``max_wait``; a frame
+        read starts the count again.
+    max_wait : float
+        The longest wait between two tries, in seconds.
+    timeout : float
+        Seconds a stream may take to open or to deliver a frame before it
+        counts as dropped (streams read by FFmpeg).
+    stop : threading.Event, optional
+        Once set, the frames end and a wait between tries ends at once.
+    capture : callable, optional
+        ``capture(target)`` opens a source like :class:`cv2.VideoCapture`
+        (tests put faults in through it).
+
+    Returns
+    -------
+    frames, is_live, fps
+        An iterator of BGR frames, whether the source is live (camera or
+        stream), and its frame rate if known (0.0 if not).
 
     Raises
     ------
     ImageError
-        A missing file or folder, or a source OpenCV cannot open.
+        A missing file or folder, a file OpenCV cannot open, or a camera or
+        stream that could not be opened at all when ``retry`` is 0.
     """
     import cv2
 
+    stop = stop or threading.Event()
     if Path(source).is_dir():
         files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
@@ -99,39 +145,76 @@ def open_source(source: str, *, reconnect: int = 3):
 
         def folder():
             for p in files:
+                if stop.is_set():
+                    return
                 try:
                     yield read_image(p)
-                except ImageError:
-                    continue
+                except ImageError as exc:
+                    log.warning("skipped %s", exc)
         return folder(), False, 0.0
     live = source.isdigit() or "://" in source
     if not live and not Path(source).is_file():
         raise ImageError(f"{source}: no such file")
     target = int(source) if source.isdigit() else source
-    cap = cv2.VideoCapture(target)
+    opener = capture or _opener(source, timeout)
+    what = "camera" if source.isdigit() else "stream" if live else "video file"
+    cap = opener(target)
     if not cap.isOpened():
-        what = "camera" if source.isdigit() else "video or stream"
-        raise ImageError(f"{source}: cannot open this {what}")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        cap.release()
+        if not live:
+            raise ImageError(f"{source}: cannot open this video file")
+        if retry == 0:
+            raise ImageError(f"{source}: cannot open this {what}")
+        cap = None   # down at start: the frames' reader waits for it to come up
+    fps = (cap.get(cv2.CAP_PROP_FPS) or 0.0) if cap is not None else 0.0
 
     def frames():
         nonlocal cap
-        attempts = 0
+        tries, read, bad = 0, 0, 0
         try:
-            while True:
-                ok, frame = cap.read()
-                if ok and frame is not None:
-                    attempts = 0
-                    yield frame
-                    continue
-                if not live or attempts >= reconnect:
-                    if live:
-                        raise ImageError(f"{source}: stream lost after {reconnect} reconnect attempts")
+            while not stop.is_set():
+                if cap is not None:
+                    ok, frame = cap.read()
+                    if ok and frame is not None and frame.size:
+                        tries, read, bad = 0, read + 1, 0
+                        yield frame
+                        continue
+                    if not live:
+                        _check_length(source, read, cap.get(cv2.CAP_PROP_FRAME_COUNT))
+                        return
+                    bad += 1
+                    if bad < BAD_READS:   # a camera's odd empty frame: read on
+                        continue
+                    cap.release()
+                    cap, bad = None, 0
+                if retry is not None and tries >= retry:
+                    raise ImageError(f"{source}: {what} lost; gave up after {retry} tries to reopen it"
+                                     if read else f"{source}: cannot open this {what} "
+                                     f"({retry} tries)")
+                tries += 1
+                wait = min(max_wait, 2.0 ** (tries - 1))
+                log.warning("%s: %s %s; trying again in %.0f s (try %d%s)", source, what,
+                            "dropped" if read else "not there", wait, tries,
+                            f" of {retry}" if retry is not None else "")
+                if stop.wait(wait):
                     return
-                attempts += 1
-                time.sleep(min(8.0, 0.5 * 2 ** attempts))   # back off, then reopen
-                cap.release()
-                cap = cv2.VideoCapture(target)
+                cap = opener(target)
+                if not cap.isOpened():
+                    cap.release()
+                    cap = None
         finally:
-            cap.release()
+            if cap is not None:
+                cap.release()
     return frames(), live, fps
+
+
+def _opener(source: str, timeout: float):
+    """How to open ``source``: streams with open and read timeouts, so a stalled one
+    counts as dropped instead of blocking for ever."""
+    import cv2
+
+    if "://" not in source:
+        return cv2.VideoCapture
+    ms = int(timeout * 1000)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    return lambda target: cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)

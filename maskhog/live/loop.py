@@ -58,6 +58,8 @@ class LiveConfig:
     # per second of "correlation", dlib's tracker, at the same accuracy); "correlation": follow
     # each face, for people who move far between detections.
     tracker: str = "none"
+    retry: int | None = 3      # reopen a camera or stream that is down this often (None: for ever)
+    retry_max_wait: float = 8.0   # the longest wait between two tries, seconds
 
 
 def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), on_event=print,
@@ -66,7 +68,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
 
     ``on_event(dict)`` receives ``{"event": "appeared"|"changed"|"left", "frame",
     "track", "label", "score", "box"}``, where ``frame`` is the frame the verdict
-    was made on; ``onlive_stats(dict)`` receives periodic stats with ``fps``,
+    was made on; ``on_stats(dict)`` receives periodic stats with ``fps``,
     ``latency_ms_p50``, ``latency_ms_p95`` (capture to the frame's tracks
     updated), ``verdict_ms_p95`` (capture to a classifier verdict applied),
     ``rss_mb`` (peak resident memory) and per-stage milliseconds per frame.
@@ -81,12 +83,13 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
     # Without a tracker, boxes hold still between detections and people keep their
     # identity by overlap from one detection to the next: the cheapest mode.
     follow = config.tracker == "correlation"
-    frames, live, fps = open_source(source)
+    stop = stop or threading.Event()
+    # The source shares the stop event: a wait to reopen a dropped stream ends with it.
+    frames, live, fps = open_source(source, retry=config.retry, max_wait=config.retry_max_wait, stop=stop)
     capture = FrameReader(frames, latest=live or config.realtime, fps=fps if config.realtime else 0.0)
     capture.start()
     classifier = VerdictWorker(mask_detector)
     classifier.start()
-    stop = stop or threading.Event()
     tracks: dict[int, Track] = {}
     next_id, processed, index = 1, 0, -1
     latencies: deque = deque(maxlen=1000)
@@ -113,7 +116,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
 
     try:
         while not stop.is_set():
-            item = capture.get()
+            item = capture.get(stop)
             if item is None:
                 break
             index, t_cap, frame = item
@@ -172,7 +175,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                 time.sleep(max(0.0, 1.0 / config.max_fps - (now - t0)))
             if on_stats and config.stats_every and now - last_stats >= config.stats_every:
                 stage["classify"] = classifier.seconds
-                onlive_stats(live_stats(processed, now - start, latencies, verdicts, stage))
+                on_stats(live_stats(processed, now - start, latencies, verdicts, stage))
                 last_stats = now
     finally:
         capture.stop_event.set()

@@ -52,10 +52,11 @@ class FrameReader(threading.Thread):
                 self.done = True
                 self.cond.notify_all()
 
-    def get(self):
-        """The next frame ``(index, t_captured, frame)``, or None at the end."""
+    def get(self, stop: threading.Event | None = None):
+        """The next frame ``(index, t_captured, frame)``, or None at the end or once
+        ``stop`` is set (a stalled capture cannot hold a stop up)."""
         with self.cond:
-            while not self.queue and not self.done:
+            while not self.queue and not self.done and not (stop and stop.is_set()):
                 self.cond.wait(0.1)
             if not self.queue:
                 return None
