@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from .config import config, load_settings, set_envvars, settings_file
 from .detect import detect
+from .doctor import doctor
 from .evaluate import evaluate
 from .explain import explain
 from .features import features
@@ -58,7 +59,8 @@ def main(ctx, config_file, quiet, verbose):
         ctx.default_map = load_settings(main, file)
 
 
-for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain, config):
+for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain, config,
+                 doctor):
     main.add_command(_command)
 set_envvars(main)
 
