@@ -33,7 +33,7 @@ __all__ = ["main"]
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
               help="Settings file: a table per command, options by their long name "
                    "(default: maskhog.toml in the working folder, if there is one).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines; warnings and errors only.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Also say how long each stage took.")
 @click.pass_context
 def main(ctx, config_file, quiet, verbose):
@@ -51,6 +51,7 @@ def main(ctx, config_file, quiet, verbose):
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose do not go together")
     progress.configure(quiet=quiet, verbose=verbose)
+    ctx.call_on_close(progress.configure)   # a script that runs a command in-process gets the default back
     to_stderr(logging.WARNING if quiet else logging.INFO)
     file = settings_file(config_file)
     ctx.meta["maskhog.config"] = file
