@@ -42,6 +42,9 @@ def main(ctx, config_file, quiet, verbose):
     Every option can also be set in maskhog.toml (see `maskhog config show`) or by an
     environment variable, MASKHOG_<COMMAND>_<OPTION> or MASKHOG_<OPTION>
     (MASKHOG_PREDICT_MIN_FACE=40); a flag beats the environment, which beats the file.
+
+    Shell completion (bash; zsh and fish alike, with zsh_source or fish_source):
+    eval "$(_MASKHOG_COMPLETE=bash_source maskhog)" in ~/.bashrc.
     """
     import logging
 

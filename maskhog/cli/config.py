@@ -155,8 +155,15 @@ def config():
     """Settings: maskhog.toml, MASKHOG_* environment variables, and what is in effect."""
 
 
+def _complete_command(ctx, param, incomplete):
+    """Shell completion of COMMAND: the command names."""
+    root = ctx.find_root().command
+    return [" ".join(names) for names, _ in _commands(root) if names[0] != "config"
+            and " ".join(names).startswith(incomplete)]
+
+
 @config.command("show", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("command", required=False)
+@click.argument("command", required=False, shell_complete=_complete_command)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def show(ctx, command, args):
