@@ -76,6 +76,10 @@ def test_settings_change_what_predict_does(here):
     (here / "other.toml").write_text('[predict]\nformat = "csv"\n')
     result = CliRunner().invoke(main, ["--config", "other.toml", "predict", "--demo"])
     assert result.exit_code == 0 and result.stdout.startswith("image,")
+    result = CliRunner().invoke(main, ["predict", "--demo"], env={"MASKHOG_CONFIG": "other.toml"})
+    assert result.exit_code == 0 and result.stdout.startswith("image,")
+    result = CliRunner().invoke(main, ["--config", "missing.toml", "predict", "--demo"])
+    assert result.exit_code == 2 and "'missing.toml' does not exist" in result.output
 
 
 @pytest.mark.parametrize("text, message", [

@@ -30,7 +30,7 @@ __all__ = ["main"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "MASKHOG"})
 @click.version_option(__version__, prog_name="maskhog")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+@click.option("--config", "config_file", envvar="MASKHOG_CONFIG", type=click.Path(exists=True, dir_okay=False),
               help="Settings file: a table per command, options by their long name "
                    "(default: maskhog.toml in the working folder, if there is one).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary lines on stderr.")
