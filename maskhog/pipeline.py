@@ -41,9 +41,10 @@ class FaceResult:
     stage: str = "svm"
 
     def to_dict(self) -> dict:
-        return {"box": list(self.box), "label": self.label, "score": round(self.score, 4),
-                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-                "stage": self.stage}
+        """Plain Python types only (the cascade's stages are NumPy strings), as records hold them."""
+        return {"box": list(self.box), "label": str(self.label), "score": round(self.score, 4),
+                "probabilities": {str(k): round(v, 4) for k, v in self.probabilities.items()},
+                "stage": str(self.stage)}
 
 
 class MaskDetector:

@@ -9,31 +9,6 @@ from maskhog.boxes import square_of_area as square
 from maskhog.training.scenes import image_split
 from maskhog.training.templates import scene_chips, train_templates
 
-VOC = ("<annotation><filename>{name}</filename><size><width>{w}</width><height>{h}</height></size>"
-       "<object><name>without_mask</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
-       "<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object></annotation>")
-
-
-@pytest.fixture(scope="module")
-def astronaut_scenes(tmp_path_factory):
-    """12 photos: the astronaut at several sizes and places on a plain background."""
-    root = tmp_path_factory.mktemp("voc")
-    (root / "images").mkdir()
-    (root / "annotations").mkdir()
-    photo = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
-    face = np.array([174, 74, 273, 174], float)          # her face in the 512-px photo
-    rng = np.random.default_rng(0)
-    for k in range(12):
-        side = int(rng.integers(260, 420))
-        canvas = np.full((480, 640, 3), int(rng.integers(60, 200)), np.uint8)
-        x, y = int(rng.integers(0, 640 - side)), int(rng.integers(0, 480 - side))
-        canvas[y:y + side, x:x + side] = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
-        x1, y1, x2, y2 = (face * side / 512 + [x, y, x, y]).round().astype(int)
-        cv2.imwrite(str(root / "images" / f"s{k}.jpg"), canvas)
-        (root / "annotations" / f"s{k}.xml").write_text(
-            VOC.format(name=f"s{k}.jpg", w=640, h=480, x1=x1, y1=y1, x2=x2, y2=y2))
-    return root
-
 
 def test_split_holds_out_whole_photos_reproducibly():
     names = [f"p{i}.jpg" for i in range(100)]

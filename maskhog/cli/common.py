@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
-import sys
 import time
 from collections import Counter
 
@@ -31,8 +30,11 @@ def log(message: str) -> None:
 
 
 def progress(total, label):
-    """A progress bar on stderr, as a context manager with ``update(n)``."""
-    return click.progressbar(length=total, label=label, file=sys.stderr)
+    """Progress on stderr, as a context manager with ``update(n)`` (:func:`maskhog.progress.bar`:
+    a bar on a terminal, a line every few seconds in a log, nothing under -q)."""
+    from ..progress import bar
+
+    return bar(total, label)
 
 
 def fail(exc: Exception):
@@ -46,9 +48,9 @@ def fail(exc: Exception):
 class Summary:
     """What a run over many inputs did, for the line that ends it on stderr."""
 
-    def __init__(self):
+    def __init__(self, start: float | None = None):
         self.read, self.failed, self.labels = 0, 0, Counter()
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() if start is None else start
 
     def add(self, labels=()) -> None:
         """One input done, with the labels of its faces."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
-from .common import class_folder_finder, classifier_options, faces_option, log, progress, training_extras
+from .common import Summary, class_folder_finder, classifier_options, faces_option, log, progress, training_extras
 
 
 @click.command()
@@ -23,8 +24,10 @@ def evaluate(data, report_dir, min_face, faces, classifier):
     Prints accuracy, balanced accuracy, per-class precision / recall / F1,
     the confusion matrix and ROC AUC as JSON.
     """
+    start = time.perf_counter()
     training_extras("sklearn", *(["matplotlib"] if report_dir else []))
     from ..classify import Cascade
+    from ..progress import say
     from ..training.evaluate import evaluate as run
     from ..training.faces import finder_for
 
@@ -35,9 +38,14 @@ def evaluate(data, report_dir, min_face, faces, classifier):
     m["stage"] = getattr(classifier, "stage", "cascade" if isinstance(classifier, Cascade) else "svm")
     if isinstance(classifier, Cascade):
         m["cnn_fraction"] = round(classifier.cnn_fraction, 4)
-    for message in m.pop("skipped"):
+    skipped = m.pop("skipped")
+    for message in skipped:
         log(f"skipped {message}")
     click.echo(json.dumps(m, indent=1))
+    summary = Summary(start=start)
+    summary.read, summary.failed = len({path for path, _ in result["sources"]}), len(skipped)
+    summary.labels.update(result["labels"].tolist())
+    say(summary.line())
     if report_dir:
         from ..training.report import write_report
 

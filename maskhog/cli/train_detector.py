@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .common import log, training_extras
+from .common import log, progress, training_extras
 
 
 @click.command("train-detector")
@@ -47,7 +47,7 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
     try:
         records = run(list(scenes), faces, out_dir=out_dir, work=work, seed=seed, threads=threads,
                       max_runtime=max_runtime, cnn_verifier=cnn_verifier, linear_verifier=linear_verifier,
-                      log_fn=log)
+                      progress_factory=progress, log_fn=log)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(records, indent=1))

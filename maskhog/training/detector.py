@@ -12,6 +12,7 @@ shipped one does (docs/models.md).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import tempfile
 from pathlib import Path
@@ -19,15 +20,26 @@ from pathlib import Path
 from ..detect.fhog import TEMPLATES
 from ..detect.proposals import PROPOSAL_FILE
 from ..detect.verify import CNN_VERIFIER_FILE, VERIFIER_FILE
+from ..progress import stage
 from .templates import RECIPE, train_templates
 from .verifier import VERIFIER, train_verifier
 
 __all__ = ["train_detector"]
 
 
+@contextlib.contextmanager
+def _no_progress(total, label):
+    yield _Steps()
+
+
+class _Steps:
+    def update(self, n=1):
+        pass
+
+
 def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, threads: int = 2,
                    max_runtime: float = 1700, cnn_verifier: bool = True, linear_verifier: bool | None = None,
-                   recipe=RECIPE, log_fn=print) -> dict:
+                   recipe=RECIPE, progress_factory=None, log_fn=print) -> dict:
     """Train the detector's templates and face verifiers on Pascal VOC ``scenes`` folders.
 
     Parameters
@@ -48,6 +60,8 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
         it a message says so and the linear verifier is trained instead).
     linear_verifier : bool, optional
         Also train the linear face verifier; default: only where the CNN one is not trained.
+    progress_factory : callable(total, label) -> context manager with ``update(n)``, optional
+        Progress over the parts trained (:func:`maskhog.progress.bar`).
 
     Returns
     -------
@@ -59,24 +73,34 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
     if linear_verifier is None:
         linear_verifier = not cnn_verifier
     out_dir = Path(out_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        records = train_templates(scenes, faces, out_dir=out_dir, work=work or tmp, seed=seed, threads=threads,
-                                  recipe=recipe, max_runtime=max_runtime, log_fn=log_fn)
     complete = {name for name, _ in recipe} >= set(TEMPLATES)
-    if linear_verifier and complete:
-        try:
-            records[VERIFIER_FILE] = train_verifier(scenes, templates=out_dir, out=out_dir / VERIFIER_FILE,
-                                                    seed=seed, settings=VERIFIER, log_fn=log_fn)
-        except RuntimeError as exc:   # the templates still work alone
-            log_fn(f"no face verifier: {exc}")
-    if cnn_verifier:
-        from .cnn_verifier import train_cnn_verifier
-        from .proposal_net import train_proposals, training_photos
+    parts = (["templates"] + (["linear face verifier"] if linear_verifier and complete else [])
+             + (["proposal network", "CNN face verifier"] if cnn_verifier else []))
+    with (progress_factory or _no_progress)(len(parts), "training the detector") as bar:
+        with stage("templates"), tempfile.TemporaryDirectory() as tmp:
+            records = train_templates(scenes, faces, out_dir=out_dir, work=work or tmp, seed=seed,
+                                      threads=threads, recipe=recipe, max_runtime=max_runtime, log_fn=log_fn)
+        bar.update(1)
+        if "linear face verifier" in parts:
+            with stage("linear face verifier"):
+                try:
+                    records[VERIFIER_FILE] = train_verifier(scenes, templates=out_dir, out=out_dir / VERIFIER_FILE,
+                                                            seed=seed, settings=VERIFIER, log_fn=log_fn)
+                except RuntimeError as exc:   # the templates still work alone
+                    log_fn(f"no face verifier: {exc}")
+            bar.update(1)
+        if cnn_verifier:
+            from .cnn_verifier import train_cnn_verifier
+            from .proposal_net import train_proposals, training_photos
 
-        # The proposal network first: the verifier learns from its proposals too.
-        log_fn("proposal network: training (about 1.5 minutes)")
-        records[PROPOSAL_FILE] = train_proposals(training_photos(scenes, seed), out_dir, seed=seed)
-        records[CNN_VERIFIER_FILE] = train_cnn_verifier(
-            scenes, templates=out_dir, out=out_dir / CNN_VERIFIER_FILE, seed=seed, threads=threads,
-            faces=faces, log_fn=log_fn)
+            # The proposal network first: the verifier learns from its proposals too.
+            log_fn("proposal network: training (about 1.5 minutes)")
+            with stage("proposal network"):
+                records[PROPOSAL_FILE] = train_proposals(training_photos(scenes, seed), out_dir, seed=seed)
+            bar.update(1)
+            with stage("CNN face verifier"):
+                records[CNN_VERIFIER_FILE] = train_cnn_verifier(
+                    scenes, templates=out_dir, out=out_dir / CNN_VERIFIER_FILE, seed=seed, threads=threads,
+                    faces=faces, log_fn=log_fn)
+            bar.update(1)
     return records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..progress import stage
 from .data import load_datasets
 from .faces import face_crops
 from .metrics import classification_metrics
@@ -22,7 +23,8 @@ def evaluate(model, roots, *, detector=None, min_face: int = 0, progress_factory
     dict with ``metrics`` and, for the report, ``crops``, ``labels``, ``proba``
     and ``sources``.
     """
-    data = load_datasets(roots)
+    with stage("reading the folders"):
+        data = load_datasets(roots)
     if min_face:
         data.samples = [s for s in data.samples
                         if s.box is None or min(s.box[2] - s.box[0], s.box[3] - s.box[1]) >= min_face]
@@ -34,7 +36,8 @@ def evaluate(model, roots, *, detector=None, min_face: int = 0, progress_factory
             faces = face_crops(data, first, detector=detector, progress=bar.update, also=more)
     else:
         faces = face_crops(data, first, detector=detector, also=more)
-    proba = model.classify_crops(faces.crops, *faces.also)
+    with stage("classifying"):
+        proba = model.classify_crops(faces.crops, *faces.also)
     metrics = classification_metrics(faces.labels, proba, model.classes)
     metrics["seconds"] = round(time.time() - start, 2)
     metrics["faces_by_origin"] = faces.summary()["by_origin"]

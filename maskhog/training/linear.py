@@ -28,6 +28,7 @@ from ..crops import CropSpec
 from ..features import face_features
 from ..io import DEFAULT_MAX_PIXELS
 from ..labels import CLASSES
+from ..progress import stage
 from .augment import Augment
 from .data import group_split, load_datasets
 from .faces import face_crops
@@ -188,7 +189,8 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
     model, report : the model and a dict of figures (also stored in the model).
     """
     start = time.time()
-    data = load_datasets(roots)
+    with stage("reading the folders"):
+        data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
     data.require_classes()
     train_idx, val_idx, test_idx = group_split(data, (0.7, 0.15, 0.15), seed=seed)
@@ -210,10 +212,12 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         # Gray crops: the same settings without the colour cues, as for the gray fallback.
         features = dict(MASK_FEATURES) if spec.color else {k: v for k, v in MASK_FEATURES.items()
                                                            if k != "color"}
-    X = {name: face_features(p.crops, **features) for name, p in parts.items()}
-    model, search = fit_with_fallback(X["train"], parts["train"].labels, X["validation"],
-                                      parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec,
-                                      features=features, log_fn=log_fn)
+    with stage("describing the faces"):
+        X = {name: face_features(p.crops, **features) for name, p in parts.items()}
+    with stage("choosing C and calibrating"):
+        model, search = fit_with_fallback(X["train"], parts["train"].labels, X["validation"],
+                                          parts["validation"].labels, C_grid=C_grid, seed=seed, crop=spec,
+                                          features=features, log_fn=log_fn)
     test = parts["test"]
     gray_metrics = None
     if model.gray is not None:   # the fallback on the test faces turned gray
