@@ -288,3 +288,17 @@ def test_training_on_one_class_says_what_is_missing_before_any_cropping(tmp_path
         assert "at least 2 classes" in result.stderr and "100 faces of with_mask" in result.stderr
         assert "without_mask" in result.stderr and "cropping" not in result.stderr
     assert not list(tmp_path.glob("m*"))
+
+
+def test_predict_and_detect_show_progress_and_a_summary_unless_quiet(tmp_path, photos):
+    import cv2
+    for name in ("a", "b", "c"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), photos["astronaut"])
+    runner = CliRunner()
+    for command, label in (("predict", "predicting"), ("detect", "detecting")):
+        shown = runner.invoke(main, [command, str(tmp_path)] if command == "predict"
+                              else [command, *map(str, sorted(tmp_path.glob("*.png")))])
+        assert shown.exit_code == 0, shown.output
+        assert f"{label}: 3/3 (100%)" in shown.stderr and "3 images read, 0 failed" in shown.stderr
+        quiet = runner.invoke(main, ["-q", command, str(tmp_path / "a.png")])
+        assert quiet.exit_code == 0 and quiet.stderr == "" and len(quiet.stdout.splitlines()) == 1

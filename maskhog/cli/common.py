@@ -184,8 +184,10 @@ def classifier_options(*, cascade_default: float | None = None, threshold_help: 
             except ValueError as exc:
                 raise fail(exc) from None
             cnn = getattr(classifier, "cnn", classifier if getattr(classifier, "stage", None) == "cnn" else None)
-            if cnn is not None:
-                log(f"CNN stage runs on OpenCV DNN's {cnn.backend} backend ({cnn.path.name})")
+            if cnn is not None:   # news, not a warning: silent under -q
+                from ..progress import say
+
+                say(f"CNN stage runs on OpenCV DNN's {cnn.backend} backend ({cnn.path.name})")
             return command(*args, classifier=classifier, **kwargs)
 
         return _options(run, [

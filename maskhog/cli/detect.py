@@ -24,6 +24,7 @@ def detect(images, detector, fmt, later_looks):
     Exit status: 0 done; 1 no image could be read; 2 usage error; 3 some
     images could not be read (the others are done).
     """
+    from .. import progress
     from ..batch import run_batch
     from ..detect import FaceSearch
     from ..io.records import RecordWriter
@@ -31,8 +32,10 @@ def detect(images, detector, fmt, later_looks):
     # The same search as predict's (later looks when nothing is found).
     search = FaceSearch(detector, second_look=later_looks)
     summary = Summary()
-    with stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("score",)) as out:
+    with (stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("score",)) as out,
+          progress.bar(len(images), "detecting") as shown):
         for done in run_batch(((path, path) for path in images), search.find_faces):
+            shown.update(1)
             if done.error:
                 log(f"skipped {done.error}")
                 summary.failed += 1
@@ -40,7 +43,7 @@ def detect(images, detector, fmt, later_looks):
             out.write({"image": done.name, "faces": [{"box": list(f.box), "score": round(f.score, 4)}
                                                      for f in done.result]})
             summary.add(["found"] * len(done.result))
-    log(summary.line())
+    progress.say(summary.line())
     if not summary.read:
         raise click.ClickException("no readable image")
     if summary.failed:

@@ -44,6 +44,7 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
     Exit status: 0 done; 1 a --fail-on label was seen, or no input could be
     read; 2 usage error; 3 some inputs could not be read (the others are done).
     """
+    from .. import progress
     from ..batch import run_batch
     from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, video_frames
     from ..io.demo import demo_images
@@ -58,12 +59,13 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
     paths = expand_inputs(inputs, stdin=sys.stdin)
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
+    demos = demo_images() if demo else []
     finder = MaskDetector(detector, classifier, min_face=min_face, second_look=later_looks)
 
     def sources():
         """(name, source) in input order: image paths as they are (a worker reads them),
         video frames decoded here (only this process has the open video)."""
-        yield from demo_images() if demo else []
+        yield from demos
         for path in paths:
             if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
                 yield path, path
@@ -75,8 +77,14 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
                 yield path, exc
 
     summary, written = Summary(), set()
-    with stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out:
+    inputs, last = len(paths) + len(demos), None
+    with (stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out,
+          progress.bar(inputs, "predicting") as shown):
         for done in run_batch(sources(), finder.detect, jobs=jobs, images=bool(annotate_dir)):
+            base = done.name.split("#frame=")[0]   # a video is one input, however many frames
+            if base != last:
+                shown.update(1)
+                last = base
             if done.error:
                 log(f"skipped {done.error}")
                 summary.failed += 1
@@ -85,7 +93,7 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
             summary.add(f.label for f in done.result)
             if annotate_dir:
                 _annotate(done.image, done.result, Path(annotate_dir), done.name, written)
-    log(summary.line())
+    progress.say(summary.line())
     if not summary.read:
         raise click.ClickException("no readable image")
     if summary.labels.keys() & fail_labels:
