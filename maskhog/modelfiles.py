@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,8 @@ def _check_archive(path: Path, kind: str) -> None:
     except ModelError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, TypeError,
-            NotImplementedError, RuntimeError) as exc:   # NotImplementedError: an unknown compression
+            NotImplementedError, RuntimeError, zlib.error) as exc:
+        # NotImplementedError: an unknown compression; zlib.error: a damaged compressed member
         raise ModelError(f"{path}: not a readable maskhog {kind} ({type(exc).__name__}: {exc})") from None
 
 
@@ -126,7 +128,7 @@ def load_npz(path, fmt: str, kind: str, names, optional=(), *, version: int) -> 
     except ModelError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError,
-            AttributeError, TypeError) as exc:   # AttributeError: a plain .npy array
+            AttributeError, TypeError, zlib.error) as exc:   # AttributeError: a plain .npy array
         raise ModelError(f"{path}: not a readable maskhog {kind} ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != fmt:
         raise ModelError(f"{path}: not a maskhog {kind} (format {fmt!r} expected)")
