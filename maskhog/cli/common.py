@@ -216,6 +216,8 @@ def _connect(ctx, param, address):
     except ClusterError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     ctx.call_on_close(client.close)
+    threads = client.nthreads()
+    log(f"cluster {address}: {len(threads)} workers, {sum(threads.values())} threads")
     return client
 
 
