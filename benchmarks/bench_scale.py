@@ -1,6 +1,6 @@
 """Batch prediction on one process, ``--jobs 2`` and a 2-worker Dask cluster, in one run.
 
-    python benchmarks/bench_scale.py [--data ../shared/data] [--images 1000]
+    python benchmarks/bench_scale.py [--data ../shared/data] [--images 1000] [--rounds 2]
 
 The same images go through ``predict``'s code path (:func:`maskhog.batch.run_batch`
 with the detector and classifier ``maskhog predict`` builds by default) three ways:
@@ -13,8 +13,10 @@ with the detector and classifier ``maskhog predict`` builds by default) three wa
 Each time runs from the first image given to the last result back, so it counts
 starting the pool's processes, and for the cluster connecting, checking the
 workers' maskhog version and each worker building the detector; starting the
-cluster itself (a cluster outlives one run) is timed apart. The three outputs
-must be equal. Goals on 2 cores: ``--jobs 2`` >= 1.6x one process, the cluster
+cluster itself (a cluster outlives one run) is timed apart. The three take
+turns for ``--rounds`` rounds and each keeps its best time: on a shared
+machine another program's burst then costs one round, not one way's figure.
+The three outputs must be equal. Goals on 2 cores: ``--jobs 2`` >= 1.6x one process, the cluster
 within 15% of ``--jobs 2``.
 
 The images: scene photos of ``scenes/images`` (several faces each) and face
@@ -66,6 +68,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=HERE.parents[1] / "shared" / "data")
     parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
     from distributed import LocalCluster
@@ -78,14 +81,17 @@ def main():
         print(f"{len(paths)} images: {source}")
         # What `maskhog predict` runs by default: maskhog's detector, the SVM + CNN cascade.
         work = MaskDetector(make_detector(), make_classifier()).detect
-        seconds, outputs = {}, {}
-        seconds["one process"], outputs["one process"] = timed(paths, work)
-        seconds["--jobs 2"], outputs["--jobs 2"] = timed(paths, work, jobs=2)
         start = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=":0") as cluster:
             started = time.perf_counter() - start
-            seconds["cluster"], outputs["cluster"] = timed(paths, work, cluster=cluster.scheduler_address)
+            ways = {"one process": {}, "--jobs 2": {"jobs": 2}, "cluster": {"cluster": cluster.scheduler_address}}
+            seconds, outputs = dict.fromkeys(ways, float("inf")), {}
+            for _ in range(args.rounds):
+                for name, how in ways.items():
+                    took, outputs[name] = timed(paths, work, **how)
+                    seconds[name] = min(seconds[name], took)
+    print(f"best of {args.rounds} rounds")
     print(f"{'':<14}{'seconds':>9}{'images/s':>10}{'x one':>7}")
     for name, s in seconds.items():
         print(f"{name:<14}{s:>9.1f}{len(paths) / s:>10.1f}{seconds['one process'] / s:>7.2f}")
