@@ -10,6 +10,10 @@ frames, which only the reading process can decode, travel as arrays.
 Results come back in input order as soon as they are ready, so a caller can
 write each one at once and an interrupted run keeps what it did. A worker
 of a run killed with ``kill -9`` notices within a second and exits.
+
+With ``cluster`` (a Dask scheduler's address), the workers of a Dask cluster
+do it the same way (:mod:`maskhog.cluster`): the function goes to each worker
+once, paths go out a few at a time, results come back in input order.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
@@ -46,7 +51,7 @@ class Done(NamedTuple):
 
 
 def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1,
-              images: bool = False, chunk: int = CHUNK) -> Iterator[Done]:
+              images: bool = False, chunk: int = CHUNK, cluster=None) -> Iterator[Done]:
     """``work(image)`` for each input, yielded in input order as :class:`Done`.
 
     Parameters
@@ -56,16 +61,32 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
         :class:`~maskhog.io.ImageError` (an input already known to be bad:
         it comes back as an error in its place).
     work : callable
-        Takes one BGR image. With ``jobs > 1`` it is pickled once per worker,
-        so it must pickle (a :class:`~maskhog.pipeline.MaskDetector`'s bound
-        ``detect`` does).
+        Takes one BGR image. With ``jobs > 1`` or a cluster it is pickled once
+        per worker, so it must pickle (a :class:`~maskhog.pipeline.MaskDetector`'s
+        bound ``detect`` does).
     jobs : int
         Worker processes; 1 runs everything here.
     images : bool
         Send each decoded image back from the workers (to draw on it).
     chunk : int
         Inputs per message to a worker.
+    cluster : str or distributed.Client, optional
+        A Dask scheduler's address (``tcp://HOST:8786``) or a client of one:
+        its workers do the work instead (``jobs`` is then not used). Paths
+        must name the same files there.
+
+    Raises
+    ------
+    maskhog.cluster.ClusterError
+        The cluster cannot be used (unreachable, no workers, another maskhog).
     """
+    if cluster is not None:
+        from .cluster import connected, ordered_map
+
+        with connected(cluster) as client:
+            for part in ordered_map(client, partial(_work_chunk, images=images), work, _chunks(items, chunk)):
+                yield from part
+        return
     if jobs <= 1:
         for name, source in items:
             yield _do(name, source, work, True)
@@ -159,4 +180,8 @@ def _alive(pid: int) -> bool:
 
 
 def _do_chunk(part, images) -> list[Done]:
-    return [_do(name, source, _work, images) for name, source in part]
+    return _work_chunk(_work, part, images=images)
+
+
+def _work_chunk(work, part, *, images) -> list[Done]:
+    return [_do(name, source, work, images) for name, source in part]

@@ -21,7 +21,7 @@ from ..errors import OptionError
 
 __all__ = ["log", "progress", "fail", "Summary", "stop_on_sigterm", "detector_options", "classifier_options", "model_option",
            "min_face_option", "upsample_option", "later_looks_option", "augment_option", "faces_option",
-           "training_extras", "class_folder_finder"]
+           "training_extras", "class_folder_finder", "cluster_option"]
 
 
 def log(message: str) -> None:
@@ -204,6 +204,31 @@ def classifier_options(*, cascade_default: float | None = None, threshold_help: 
                               "accurate."),
         ])
     return decorate
+
+
+# ------------------------------------------------------------------ clusters --
+
+def _connect(ctx, param, address):
+    """The client of --cluster's scheduler, closed with the command; a usage error when the
+    cluster cannot be used, said before any output starts."""
+    if address is None:
+        return None
+    from ..cluster import ClusterError, connect
+
+    try:
+        client = connect(address)
+    except ClusterError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    ctx.call_on_close(client.close)
+    threads = client.nthreads()
+    log(f"cluster {address}: {len(threads)} workers, {sum(threads.values())} threads")
+    return client
+
+
+cluster_option = click.option(
+    "--cluster", metavar="ADDRESS", callback=_connect,
+    help="Run on the workers of this Dask scheduler (tcp://HOST:8786) instead of here. Each worker "
+         "needs this maskhog version and the same input paths (pip install 'maskhog[dask]').")
 
 
 # ------------------------------------------------------------------ training --

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .common import (Summary, classifier_options, detector_options, later_looks_option, log, min_face_option,
-                     stop_on_sigterm)
+from .common import (Summary, classifier_options, cluster_option, detector_options, later_looks_option, log,
+                     min_face_option, stop_on_sigterm)
 
 
 @click.command()
@@ -27,10 +27,12 @@ from .common import (Summary, classifier_options, detector_options, later_looks_
               help="In video files, look at every N-th frame.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes; each builds the detector once and reads its own images.")
+@cluster_option
 @classifier_options()
 @min_face_option
 @later_looks_option
-def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, classifier, min_face, later_looks):
+def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cluster, classifier, min_face,
+            later_looks):
     """Find the faces in INPUTS and say whether each wears a mask.
 
     INPUTS are image files, video files (every N-th frame), folders (searched
@@ -59,6 +61,8 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
     paths = expand_inputs(inputs, stdin=sys.stdin)
     if not paths and not demo:
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
+    if cluster is not None and jobs > 1:
+        raise click.UsageError("--jobs runs processes here, --cluster on a cluster's workers: give one")
     demos = demo_images() if demo else []
     finder = MaskDetector(detector, classifier, min_face=min_face, second_look=later_looks)
 
@@ -80,7 +84,8 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
     inputs, last = len(paths) + len(demos), None
     with (stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out,
           progress.bar(inputs, "predicting") as shown):
-        for done in run_batch(sources(), finder.detect, jobs=jobs, images=bool(annotate_dir)):
+        for done in run_batch(sources(), finder.detect, jobs=jobs, images=bool(annotate_dir),
+                              cluster=cluster):
             base = done.name.split("#frame=")[0]   # a video is one input, however many frames
             if base != last:
                 shown.update(1)

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from .common import augment_option, class_folder_finder, faces_option, log, progress, training_extras
+from .common import (augment_option, class_folder_finder, cluster_option, faces_option, log, progress,
+                     training_extras)
 
 
 @click.command()
@@ -24,12 +25,14 @@ from .common import augment_option, class_folder_finder, faces_option, log, prog
 @faces_option("detect")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split and the augmentation.")
 @click.option("--max-pixels", default=50_000_000, show_default=True, help="Refuse larger images.")
-def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels):
+@cluster_option
+def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels, cluster):
     """Train a mask classifier on DATA folders (class folders or Pascal VOC), combined.
 
     Faces are split into train / validation / test by group (near-duplicates
     and faces of one photo stay together). The SVM's C is chosen on the
     validation faces; the test figures are printed and stored in the model.
+    With --cluster, the faces are found and cut on a Dask cluster's workers.
     """
     if color and clahe:
         raise click.UsageError("--clahe evens out gray crops: use it with --gray")
@@ -42,7 +45,7 @@ def train(data, out, size, margin, clahe, color, copies, faces, seed, max_pixels
     try:
         model, report = run(list(data), out=out, spec=spec, augment=Augment(copies=copies),
                             detector=class_folder_finder(faces), seed=seed, max_pixels=max_pixels,
-                            progress_factory=progress, log_fn=log)
+                            progress_factory=progress, log_fn=log, cluster=cluster)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     m = report["test_metrics"]

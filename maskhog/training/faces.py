@@ -93,12 +93,14 @@ def whole_or_detected(image: np.ndarray, detector) -> tuple[tuple, str]:
 
 def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment | None = None,
                seed: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, progress=None,
-               n_jobs: int = 2, also=()) -> FaceCrops:
+               n_jobs: int = 2, also=(), cluster=None) -> FaceCrops:
     """Crop every face of ``data`` (each image is read once), plus augmented copies.
 
-    Images are shared out in fixed chunks over ``n_jobs`` processes; each
-    chunk seeds its own generator, so the result does not depend on
-    ``n_jobs``. Unreadable images are reported (with their file name) and
+    Images are shared out in fixed chunks over ``n_jobs`` processes, or over
+    the workers of a Dask cluster (``cluster``: a scheduler's address or a
+    client, see :mod:`maskhog.cluster`; the images' paths must name the same
+    files there). Each chunk seeds its own generator, so the result does not
+    depend on where it is cut. Unreadable images are reported (with their file name) and
     skipped. ``also`` names more crop rules: the same faces, and the same
     varied copies (one set of random draws), are cut by each from the same
     reading of the image (``FaceCrops.also``; the cascade needs gray and
@@ -112,12 +114,15 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     items = list(by_image.items())
     chunks = [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     copies = augment.copies_per_class(data.counts()) if augment is not None else {}
-    jobs = (delayed(_crop_chunk)(chunk, (spec, *also), detector, augment, copies,
-                                 np.random.default_rng([seed, k]), max_pixels)
-            for k, chunk in enumerate(chunks))
+    shared = ((spec, *also), detector, augment, copies, max_pixels)
+    seeded = [(chunk, np.random.default_rng([seed, k])) for k, chunk in enumerate(chunks)]
+    if cluster is not None:
+        done = _crop_on_cluster(cluster, shared, seeded)
+    else:
+        done = Parallel(n_jobs=min(n_jobs, len(chunks)) or 1, return_as="generator")(
+            delayed(_crop_seeded)(shared, part) for part in seeded)
     parts = []
-    for chunk, part in zip(chunks, Parallel(n_jobs=min(n_jobs, len(chunks)) or 1,
-                                            return_as="generator")(jobs)):
+    for chunk, part in zip(chunks, done):
         parts.append(part)
         if progress:
             progress(len(chunk))
@@ -146,6 +151,20 @@ def _within(box, shape):
     h, w = shape[:2]
     x1, y1, x2, y2 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
     return (x1, y1, x2, y2) if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
+def _crop_on_cluster(cluster, shared, seeded):
+    """The chunks' crops from a cluster's workers, in order; each worker gets ``shared``
+    (the detector above all) once."""
+    from ..cluster import connected, ordered_map
+
+    with connected(cluster) as client:
+        yield from ordered_map(client, _crop_seeded, shared, seeded)
+
+
+def _crop_seeded(shared, part) -> dict:
+    (specs, detector, augment, copies, max_pixels), (items, rng) = shared, part
+    return _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels)
 
 
 def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dict:

@@ -164,7 +164,7 @@ def fit_with_fallback(X_train, y_train, X_val, y_val, *, crop: CropSpec, feature
 def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: dict | None = None,
           augment: Augment | None = Augment(), detector=None, seed: int = 0, C_grid=C_GRID,
           max_pixels: int = DEFAULT_MAX_PIXELS, progress_factory=None,
-          log_fn=print) -> tuple[MaskClassifier, dict]:
+          log_fn=print, cluster=None) -> tuple[MaskClassifier, dict]:
     """Train on data folders, report held-out test figures, optionally save.
 
     Parameters
@@ -183,6 +183,8 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
     progress_factory : callable(total, label) -> context manager with ``update(n)``
     log_fn : callable(str)
         Where progress messages go.
+    cluster : str or distributed.Client, optional
+        Cut the faces on a Dask cluster's workers (:func:`~maskhog.training.faces.face_crops`).
 
     Returns
     -------
@@ -202,10 +204,10 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         if progress_factory:
             with progress_factory(n_images, f"cropping {name} faces") as bar:
                 parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
-                                         max_pixels=max_pixels, progress=bar.update)
+                                         max_pixels=max_pixels, progress=bar.update, cluster=cluster)
         else:
             parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
-                                     max_pixels=max_pixels)
+                                     max_pixels=max_pixels, cluster=cluster)
         log_fn(f"{name}: {parts[name].summary()}")
 
     if features is None:
