@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from .. import tuning
 from .common import classifier_options, detector_options, log, min_face_option
+from .event_options import event_options
 
 
 @click.command()
@@ -39,19 +39,22 @@ from .common import classifier_options, detector_options, log, min_face_option
               show_default=True, help="Between detections, hold the face boxes still, or follow "
                                       "them with dlib's correlation tracker (about 4 ms per face "
                                       "per frame; for people who move fast).")
+@event_options()
 def live(source, detector, detect_every, scale, max_fps, realtime, stats, headless, classifier, min_face,
-         threads, recheck_every, tracker):
+         threads, recheck_every, tracker, recorder):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
-    Prints one JSON line per event on stdout: a person appears, their mask
-    label changes (smoothed over recent frames), or they leave. Ctrl-C or
-    SIGTERM stops within a second and flushes the open tracks.
+    Prints one JSON line per event on stdout (or sends it to each --events
+    URL): a person appears, their mask label changes (smoothed over recent
+    frames), or they leave; with --gate, allow and deny; with --alerts, alerts.
+    Ctrl-C or SIGTERM stops within a second and flushes the open tracks.
     """
     import signal
     import threading
 
     import cv2
 
+    from ..events import SinkError
     from ..io import ImageError
     from ..live import LiveConfig, run_live
     from ..pipeline import MaskDetector
@@ -64,10 +67,6 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
                         recheck_every=recheck_every, tracker=tracker)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def on_event(event):
-        click.echo(json.dumps(event))
-        sys.stdout.flush()
 
     def on_stats(record):
         click.echo(json.dumps(record), err=True)
@@ -82,15 +81,16 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
             log(f"no window: {why}; events only")
             preview = None
     try:
-        final = run_live(source, finder, config=config, on_event=on_event,
-                         on_stats=on_stats if stats else None,
+        final = run_live(source, finder, config=config, on_event=recorder.on_event,
+                         on_verdict=recorder.on_verdict, on_stats=on_stats if stats else None,
                          on_frame=preview.show if preview else None, stop=stop)
-    except ImageError as exc:
+    except (ImageError, SinkError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         return
     finally:
         if preview:
             preview.close()
+        recorder.close()
     if stats:
         on_stats(final)
