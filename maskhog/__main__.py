@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main()
+# Guarded: a spawned worker process imports this module too, and must not run the CLI.
+if __name__ == "__main__":
+    main()

@@ -122,10 +122,11 @@ def test_predict_reports_bad_files_and_writes_csv(tmp_path, photos):
     bad = tmp_path / "b.jpg"
     bad.write_bytes(b"")
     result = CliRunner().invoke(main, ["predict", str(good), str(bad), "--format", "csv"])
-    assert result.exit_code == 0
+    assert result.exit_code == 3   # some inputs failed, the others are done
     rows = result.stdout.strip().splitlines()
     assert rows[0] == "image,face,x1,y1,x2,y2,label,score,stage" and rows[1].startswith(str(good))
     assert "b.jpg: empty file" in result.stderr
+    assert "1 images read, 1 failed; faces: 1 without_mask" in result.stderr
 
 
 def test_detect_prints_boxes_per_image(tmp_path, photos):
@@ -208,14 +209,14 @@ def test_predict_video_frames_and_parallel_jobs(tmp_path, photos):
     broken.write_bytes(b"\x00" * 100)
     runner = CliRunner()
     serial = runner.invoke(main, ["predict", str(video), str(broken), "--every", "3"])
-    assert serial.exit_code == 0, serial.output
+    assert serial.exit_code == 3, serial.output   # the broken one failed
     records = [json.loads(x) for x in serial.stdout.splitlines()]
     assert [r["image"] for r in records] == [f"{video}#frame={k}" for k in (0, 3, 6)]
     xs = [r["faces"][0]["box"][0] for r in records]
     assert xs[0] < xs[1] < xs[2] and all(r["faces"][0]["label"] == "without_mask" for r in records)
     assert "broken.mp4" in serial.stderr
-    parallel = runner.invoke(main, ["predict", str(video), "--every", "3", "--jobs", "2"])
-    assert parallel.stdout == serial.stdout
+    parallel = runner.invoke(main, ["predict", str(video), str(broken), "--every", "3", "--jobs", "2"])
+    assert parallel.exit_code == 3 and parallel.stdout == serial.stdout
 
 
 def test_running_needs_no_training_extras_and_training_names_the_one_to_install(tmp_path):

@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from .detect import detect
 from .evaluate import evaluate
+from .explain import explain
 from .features import features
 from .live import live
 from .predict import predict
@@ -29,9 +30,12 @@ __all__ = ["main"]
 @click.version_option(__version__, prog_name="maskhog")
 def main():
     """Tell whether the people in images and video wear a face mask, on a CPU."""
+    from ..messages import to_stderr
+
+    to_stderr()
 
 
-for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect):
+for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain):
     main.add_command(_command)
 
 

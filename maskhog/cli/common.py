@@ -9,14 +9,18 @@ to refuse (:class:`maskhog.errors.OptionError`); here they become usage errors.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
+import time
+from collections import Counter
 
 import click
 
 from ..errors import OptionError
 
-__all__ = ["log", "progress", "fail", "detector_options", "classifier_options", "model_option",
+__all__ = ["log", "progress", "fail", "Summary", "stop_on_sigterm", "detector_options", "classifier_options", "model_option",
            "min_face_option", "upsample_option", "later_looks_option", "augment_option", "faces_option",
            "training_extras", "class_folder_finder"]
 
@@ -37,6 +41,43 @@ def fail(exc: Exception):
     if isinstance(exc, OptionError):
         return click.UsageError(str(exc))
     return click.ClickException(str(exc))
+
+
+class Summary:
+    """What a run over many inputs did, for the line that ends it on stderr."""
+
+    def __init__(self):
+        self.read, self.failed, self.labels = 0, 0, Counter()
+        self.start = time.perf_counter()
+
+    def add(self, labels=()) -> None:
+        """One input done, with the labels of its faces."""
+        self.read += 1
+        self.labels.update(labels)
+
+    def line(self) -> str:
+        seconds = time.perf_counter() - self.start
+        faces = ", ".join(f"{n} {label}" for label, n in sorted(self.labels.items())) or "none"
+        return (f"{self.read} images read, {self.failed} failed; faces: {faces}; "
+                f"{seconds:.1f} s, {self.read / max(seconds, 1e-9):.1f} images/s")
+
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    """Within this block, SIGTERM (a service manager's stop) unwinds like Ctrl-C: open
+    outputs are closed, worker processes stopped, and the exit status is 143."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:   # not the main thread (a test runner's, say): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def training_extras(*modules: str) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .common import classifier_options, detector_options, later_looks_option, log, min_face_option
+from .common import (Summary, classifier_options, detector_options, later_looks_option, log, min_face_option,
+                     stop_on_sigterm)
 
 
 @click.command()
@@ -25,7 +26,7 @@ from .common import classifier_options, detector_options, later_looks_option, lo
 @click.option("--every", default=30, show_default=True, type=click.IntRange(1),
               help="In video files, look at every N-th frame.")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Images processed in parallel, one detector per worker process.")
+              help="Worker processes; each builds the detector once and reads its own images.")
 @classifier_options()
 @min_face_option
 @later_looks_option
@@ -35,14 +36,16 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
     INPUTS are image files, video files (every N-th frame), folders (searched
     recursively), glob patterns ('shots/*.jpg'), or '-' to read one path per
     line from stdin. One record per image (a video frame is named
-    'clip.mp4#frame=120'): the image as given, and for each face its box
-    [x1, y1, x2, y2], label and score (the label's probability). Unreadable
-    files are reported on stderr and skipped. Exit status: 0 done, 1 a
-    --fail-on label was seen (or no image could be read), 2 usage error.
-    """
-    from joblib import Parallel, delayed
+    'clip.mp4#frame=120'), written as soon as it is done: the image as given,
+    and for each face its box [x1, y1, x2, y2], label and score (the label's
+    probability). Unreadable files are reported on stderr and skipped; a
+    summary line ends the run.
 
-    from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, read_image, video_frames
+    Exit status: 0 done; 1 a --fail-on label was seen, or no input could be
+    read; 2 usage error; 3 some inputs could not be read (the others are done).
+    """
+    from ..batch import run_batch
+    from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, video_frames
     from ..io.demo import demo_images
     from ..io.records import RecordWriter
     from ..labels import LabelError, canonical_label
@@ -57,50 +60,39 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cla
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
     finder = MaskDetector(detector, classifier, min_face=min_face, second_look=later_looks)
 
-    def images():
-        """(name, image) pairs in input order; bad inputs are reported and skipped."""
+    def sources():
+        """(name, source) in input order: image paths as they are (a worker reads them),
+        video frames decoded here (only this process has the open video)."""
         yield from demo_images() if demo else []
         for path in paths:
+            if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
+                yield path, path
+                continue
             try:
-                if Path(path).suffix.lower() in VIDEO_SUFFIXES:
-                    for k, frame in video_frames(path, every=every):
-                        yield f"{path}#frame={k}", frame
-                else:
-                    yield path, read_image(path)
+                for k, frame in video_frames(path, every=every):
+                    yield f"{path}#frame={k}", frame
             except ImageError as exc:
-                log(f"skipped {exc}")
+                yield path, exc
 
-    seen, written, done = set(), set(), 0
-    # Small batches keep memory bounded on long videos; each worker process
-    # gets its own copy of the detector, and results keep the input order.
-    with Parallel(n_jobs=jobs) as parallel, RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out:
-        for batch in _batches(images(), 4 * jobs):
-            if jobs > 1:
-                results = parallel(delayed(finder.detect)(image) for _, image in batch)
-            else:
-                results = [finder.detect(image) for _, image in batch]
-            for (name, image), faces in zip(batch, results):
-                out.write({"image": name, "faces": [f.to_dict() for f in faces]})
-                seen.update(f.label for f in faces)
-                done += 1
-                if annotate_dir:
-                    _annotate(image, faces, Path(annotate_dir), name, written)
-    if not done:
+    summary, written = Summary(), set()
+    with stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out:
+        for done in run_batch(sources(), finder.detect, jobs=jobs, images=bool(annotate_dir)):
+            if done.error:
+                log(f"skipped {done.error}")
+                summary.failed += 1
+                continue
+            out.write({"image": done.name, "faces": [f.to_dict() for f in done.result]})
+            summary.add(f.label for f in done.result)
+            if annotate_dir:
+                _annotate(done.image, done.result, Path(annotate_dir), done.name, written)
+    log(summary.line())
+    if not summary.read:
         raise click.ClickException("no readable image")
-    if seen & fail_labels:
-        log(f"failing: found {', '.join(sorted(seen & fail_labels))}")
+    if summary.labels.keys() & fail_labels:
+        log(f"failing: found {', '.join(sorted(summary.labels.keys() & fail_labels))}")
         sys.exit(1)
-
-
-def _batches(items, size):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    if summary.failed:
+        sys.exit(3)
 
 
 def _annotate(image, faces, folder, name, written):
