@@ -13,6 +13,7 @@ import sys
 import click
 
 from .. import __version__
+from .check import check
 from .detect import detect
 from .evaluate import evaluate
 from .explain import explain
@@ -35,7 +36,8 @@ def main():
     to_stderr()
 
 
-for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain):
+for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain,
+                 check):
     main.add_command(_command)
 
 

@@ -8,28 +8,12 @@ not how sinks are opened.
 from __future__ import annotations
 
 import functools
-import logging
 
 import click
 
-from .common import _options, log
+from .common import _options
 
 __all__ = ["event_options"]
-
-
-class _ClickHandler(logging.Handler):
-    """Library messages (a broker away, events queued) as ``maskhog: ...`` on stderr."""
-
-    def emit(self, record):
-        log(record.getMessage())
-
-
-def _route_library_messages():
-    logger = logging.getLogger("maskhog.events")
-    if not any(isinstance(h, _ClickHandler) for h in logger.handlers):
-        logger.addHandler(_ClickHandler())
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 def _duration(ctx, param, value):
@@ -51,16 +35,18 @@ def event_options(*, gate_flag: bool = True):
     def decorate(command):
         @functools.wraps(command)
         def run(*args, events, camera, location, queue_dir, gate_frames, alerts, alert_cooldown,
-                on_allow, on_deny, on_alert, gate=True, **kwargs):
+                on_allow, on_deny, on_alert, snapshots, no_blur, gate=True, **kwargs):
             from ..events import Fanout, SinkError, open_sink
             from ..events.actions import CommandAction
             from ..events.gate import AlertCooldown, Gate
             from ..events.recorder import EventRecorder
+            from ..events.snapshots import Snapshots
 
             alerts = alerts or alert_cooldown is not None or bool(on_alert)
+            if no_blur and not snapshots:
+                raise click.UsageError("--no-blur is about --snapshots: add --snapshots DIR")
             if (on_allow or on_deny) and not gate:
                 raise click.UsageError("--on-allow and --on-deny act on the gate's decisions: add --gate")
-            _route_library_messages()
             fanout = Fanout()
             try:
                 for url in events or (["-"] if gate_flag else []):
@@ -76,7 +62,8 @@ def event_options(*, gate_flag: bool = True):
             recorder = EventRecorder(fanout, camera=camera, location=location,
                                      gate=Gate(gate_frames) if gate else None,
                                      alerts=AlertCooldown(30.0 if alert_cooldown is None else alert_cooldown)
-                                     if alerts else None)
+                                     if alerts else None,
+                                     snapshots=Snapshots(snapshots, blur=not no_blur) if snapshots else None)
             return command(*args, recorder=recorder, **kwargs)
 
         options = [
@@ -107,6 +94,11 @@ def event_options(*, gate_flag: bool = True):
             click.option("--alert-cooldown", callback=_duration, metavar="DURATION",
                          help="Least time between two alerts for one person (30s, 2m; default 30s); "
                               "implies --alerts."),
+            click.option("--snapshots", type=click.Path(file_okay=False), metavar="DIR",
+                         help="Save a JPEG of the frame for each event but left, faces blurred, in DIR "
+                              "(its path is the event's snapshot). Off by default: no face image is kept."),
+            click.option("--no-blur", is_flag=True,
+                         help="Keep the faces in --snapshots sharp (where the law and the people allow it)."),
             click.option("--on-allow", multiple=True, metavar="COMMAND|URL",
                          help="On each allow: run COMMAND (split like a shell would, run without one; "
                               "{track_id}, {label}... are filled in, the event JSON is on stdin), or "

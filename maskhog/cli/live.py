@@ -80,10 +80,14 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
         if why:
             log(f"no window: {why}; events only")
             preview = None
+    def on_frame(frame, tracks, fps):
+        recorder.on_frame(frame, tracks, fps)
+        return preview.show(frame, tracks, fps) if preview else None
+
     try:
         final = run_live(source, finder, config=config, on_event=recorder.on_event,
                          on_verdict=recorder.on_verdict, on_stats=on_stats if stats else None,
-                         on_frame=preview.show if preview else None, stop=stop)
+                         on_frame=on_frame if preview or recorder.snapshots else None, stop=stop)
     except (ImageError, SinkError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

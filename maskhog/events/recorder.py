@@ -3,6 +3,11 @@
 :class:`EventRecorder` gives :func:`maskhog.live.run_live` its ``on_event``
 and ``on_verdict`` callbacks, turns what they report into event records
 (:func:`.make_event`) for one camera, and hands each to its sinks.
+
+With snapshots on, an event waits for its frame: the loop hands the frame
+over (``on_frame``) at the end of the iteration that made the event, the
+snapshot is saved, and only then is the event written, with the snapshot's
+path. Events keep their order: while one waits, the ones after it wait too.
 """
 
 from __future__ import annotations
@@ -24,17 +29,34 @@ class EventRecorder:
         Add ``allow`` / ``deny`` events.
     alerts : AlertCooldown, optional
         Add an ``alert`` when a person's label becomes an unmasked one.
+    snapshots : Snapshots, optional
+        Save the frame of each event but ``left``.
     """
 
     def __init__(self, sink, *, camera: str = "camera", location: str = "default",
-                 gate: Gate | None = None, alerts: AlertCooldown | None = None):
+                 gate: Gate | None = None, alerts: AlertCooldown | None = None, snapshots=None):
         self.sink, self.camera, self.location = sink, camera, location
-        self.gate, self.alerts = gate, alerts
+        self.gate, self.alerts, self.snapshots = gate, alerts, snapshots
         self.seen_faces = 0
+        self._waiting: list[dict] = []   # events waiting for their frame (snapshots on)
 
     def _write(self, kind, track_id, label, score, box, frame):
-        self.sink.write(make_event(kind, track_id=track_id, label=label, score=score, box=box,
-                                   camera=self.camera, location=self.location, frame=frame))
+        event = make_event(kind, track_id=track_id, label=label, score=score, box=box,
+                           camera=self.camera, location=self.location, frame=frame)
+        if self.snapshots is not None and (kind != "left" or self._waiting):
+            self._waiting.append(event)
+        else:
+            self.sink.write(event)
+
+    def on_frame(self, frame, tracks, fps=None) -> None:
+        """The frame the loop just finished, with its labelled tracks: save the snapshots
+        of the events it made, then write those events."""
+        waiting, self._waiting = self._waiting, []
+        boxes = [t.box for t in tracks]
+        for event in waiting:
+            if event["event"] != "left":
+                event["snapshot"] = self.snapshots.save(event, frame, boxes + [event["box"]])
+            self.sink.write(event)
 
     def on_event(self, record: dict) -> None:
         """A live-loop event (``appeared`` / ``changed`` / ``left``)."""
@@ -57,7 +79,11 @@ class EventRecorder:
                 self._write(decision, track.id, label, score, track.box, frame)
 
     def close(self) -> None:
-        """Close the sinks (queued ones send what they can first)."""
+        """Write what still waits (no frame came for it), then close the sinks (queued
+        ones send what they can first)."""
+        waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            self.sink.write(event)
         close = getattr(self.sink, "close", None)
         if close is not None:
             close()

@@ -66,7 +66,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
 
     ``on_event(dict)`` receives ``{"event": "appeared"|"changed"|"left", "frame",
     "track", "label", "score", "box"}``, where ``frame`` is the frame the verdict
-    was made on; ``onlive_stats(dict)`` receives periodic stats with ``fps``,
+    was made on; ``on_stats(dict)`` receives periodic stats with ``fps``,
     ``latency_ms_p50``, ``latency_ms_p95`` (capture to the frame's tracks
     updated), ``verdict_ms_p95`` (capture to a classifier verdict applied),
     ``rss_mb`` (peak resident memory) and per-stage milliseconds per frame.
@@ -175,7 +175,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                 time.sleep(max(0.0, 1.0 / config.max_fps - (now - t0)))
             if on_stats and config.stats_every and now - last_stats >= config.stats_every:
                 stage["classify"] = classifier.seconds
-                onlive_stats(live_stats(processed, now - start, latencies, verdicts, stage))
+                on_stats(live_stats(processed, now - start, latencies, verdicts, stage))
                 last_stats = now
     finally:
         capture.stop_event.set()
