@@ -361,3 +361,22 @@ def test_check_on_a_video_decides_by_the_gate_and_errors_exit_2(clip, tmp_path):
     assert missing.exit_code == 2 and "Traceback" not in missing.output
     bad = CliRunner().invoke(main, ["check", str(masked), "--events", "ftp://x"])
     assert bad.exit_code == 2
+
+
+def test_an_mqtt_action_and_an_mqtt_sink_on_one_broker_have_a_queue_each(clip, tmp_path):
+    host, port = service("MASKHOG_TEST_MQTT").rsplit(":", 1)
+    sub = Subscriber(int(port), "gate/#")
+    url = f"mqtt://{host}:{port}/gate"
+    try:
+        result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--gate", "--detect-every", "1",
+                                           "--events", url, "--on-allow", url, "--queue-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert sub.wait_for(lambda ms: len([m for m in ms if m[0].endswith("/events")]) >= 7, 10)
+        time.sleep(0.3)
+    finally:
+        sub.close()
+    got = [json.loads(p) for t, p, _ in sub.messages if t.endswith("/events")]
+    kinds = [e["event"] for e in got]
+    # Every event once from the sink, and the allow once more from the action.
+    assert kinds.count("allow") == 2 and kinds.count("appeared") == 2 and kinds.count("deny") == 1
+    assert len({e["event_id"] for e in got}) == len(got) - 1

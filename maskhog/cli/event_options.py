@@ -53,7 +53,8 @@ def event_options(*, gate_flag: bool = True):
                     fanout.add(open_sink(url, camera=camera, location=location, queue_dir=queue_dir))
                 for kind, targets in (("allow", on_allow), ("deny", on_deny), ("alert", on_alert)):
                     for target in targets:
-                        action = (open_sink(target, camera=camera, location=location, queue_dir=queue_dir)
+                        action = (open_sink(target, camera=camera, location=location, queue_dir=queue_dir,
+                                            role=f"on-{kind}")
                                   if "://" in target else CommandAction(target))
                         fanout.add(action, kinds={kind})
             except SinkError as exc:

@@ -158,9 +158,11 @@ class QueuedSink(Sink):
     batch = 100
     retry, retry_max = 0.5, 30.0
 
-    def __init__(self, url: str, queue_dir=None, *, drain: float = 5.0):
+    def __init__(self, url: str, queue_dir=None, *, drain: float = 5.0, role: str = "events"):
         self.url, self.drain = url, drain
-        key = hashlib.sha256(url.encode()).hexdigest()[:16]   # the URL may hold a password
+        # One queue per URL and role: the same broker as a sink and as an --on-allow action
+        # are two queues, never two senders on one. Hashed: the URL may hold a password.
+        key = hashlib.sha256(f"{role} {url}".encode()).hexdigest()[:16]
         folder = Path(queue_dir) if queue_dir else default_queue_dir()
         try:
             self.queue = DiskQueue(folder / f"{urlsplit(url).scheme}-{key}.db")
@@ -257,7 +259,7 @@ class MqttSink(QueuedSink):
     from the on-disk queue only, never also by paho.
     """
 
-    def __init__(self, url, *, camera, location, queue_dir=None, drain=5.0):
+    def __init__(self, url, *, camera, location, queue_dir=None, drain=5.0, role="events"):
         try:
             import paho.mqtt.client  # noqa: F401
         except ImportError:
@@ -278,7 +280,7 @@ class MqttSink(QueuedSink):
                 raise SinkError(f"{name} {value!r} cannot be part of an MQTT topic (no '/', '+' or '#')")
         self.status_topic = f"{self.prefix}/{location}/{camera}/status"
         self.client = None
-        super().__init__(url, queue_dir, drain=drain)
+        super().__init__(url, queue_dir, drain=drain, role=role)
 
     def topic(self, event: dict) -> str:
         return f"{self.prefix}/{event['location']}/{event['camera']}/events"
@@ -378,13 +380,13 @@ class PostgresSink(QueuedSink):
     lost acknowledgement is kept once; many sites can write to one database.
     """
 
-    def __init__(self, url, *, queue_dir=None, drain=5.0):
+    def __init__(self, url, *, queue_dir=None, drain=5.0, role="events"):
         try:
             import psycopg  # noqa: F401
         except ImportError:
             raise SinkError("postgresql:// sinks need psycopg: pip install 'maskhog[events]'") from None
         self.db = None
-        super().__init__(url, queue_dir, drain=drain)
+        super().__init__(url, queue_dir, drain=drain, role=role)
 
     def deliver(self, batch):
         import psycopg
@@ -416,9 +418,12 @@ class PostgresSink(QueuedSink):
 
 # ----------------------------------------------------------------- opening --
 
-def open_sink(url: str, *, camera: str = "camera", location: str = "default", queue_dir=None) -> Sink:
+def open_sink(url: str, *, camera: str = "camera", location: str = "default", queue_dir=None,
+              role: str = "events") -> Sink:
     """The sink for a URL (see the table above); a path without a scheme is a SQLite file,
     or a JSON-lines file when it ends in ``.jsonl``.
+
+    ``role`` names the queue of a queued sink (``events``, or ``on-allow`` for an action).
 
     Raises
     ------
@@ -437,13 +442,13 @@ def open_sink(url: str, *, camera: str = "camera", location: str = "default", qu
             raise SinkError(f"{url}: no file (use {scheme}:///path/to/file)")
         return SqliteSink(Path(path)) if scheme == "sqlite" else JsonlSink(Path(path))
     if scheme in ("mqtt", "mqtts"):
-        return MqttSink(url, camera=camera, location=location, queue_dir=queue_dir)
+        return MqttSink(url, camera=camera, location=location, queue_dir=queue_dir, role=role)
     if scheme in ("http", "https"):
         if not urlsplit(url).hostname:
             raise SinkError(f"{url}: no host")
-        return WebhookSink(url, queue_dir)
+        return WebhookSink(url, queue_dir, role=role)
     if scheme in ("postgresql", "postgres"):
-        return PostgresSink(url, queue_dir=queue_dir)
+        return PostgresSink(url, queue_dir=queue_dir, role=role)
     raise SinkError(f"{url}: unknown event sink {scheme + '://'!r}; use {SCHEMES}")
 
 
