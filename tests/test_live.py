@@ -33,7 +33,7 @@ def test_live_headless_reports_people_coming_and_going(clip):
         ("appeared", "without_mask"), ("left", "without_mask"),
         ("appeared", "with_mask"), ("left", "with_mask")]
     assert events[0]["frame"] == 0 and 10 <= events[1]["frame"] < 20
-    assert 20 <= events[2]["frame"] < 22 and events[2]["track"] == 2
+    assert 20 <= events[2]["frame"] < 22 and events[2]["track_id"] == 2
     stats = json.loads(result.stderr.strip().splitlines()[-1])
     assert stats["frames"] == 40 and stats["fps"] > 0 and stats["latency_ms_p95"] >= stats["latency_ms_p50"]
 

@@ -13,6 +13,7 @@ import sys
 import click
 
 from .. import __version__
+from .check import check
 from .config import config, load_settings, set_envvars, settings_file
 from .detect import detect
 from .doctor import doctor
@@ -63,8 +64,8 @@ def main(ctx, config_file, quiet, verbose):
         ctx.default_map = load_settings(main, file)
 
 
-for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain, config,
-                 doctor):
+for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain, check,
+                 config, doctor):
     main.add_command(_command)
 set_envvars(main)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from .. import tuning
 from .common import classifier_options, detector_options, log, min_face_option
+from .event_options import event_options
 
 
 class RetryCount(click.ParamType):
@@ -63,14 +63,16 @@ class RetryCount(click.ParamType):
                    "times in a row, or 'forever' (for a service).")
 @click.option("--retry-max-wait", default=8.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="The longest wait between two tries, in seconds (the wait doubles from 1 s).")
+@event_options()
 def live(source, detector, detect_every, scale, max_fps, realtime, stats, headless, classifier, min_face,
-         threads, recheck_every, tracker, retry, retry_max_wait):
+         threads, recheck_every, tracker, retry, retry_max_wait, recorder):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
-    Prints one JSON line per event on stdout: a person appears, their mask
-    label changes (smoothed over recent frames), or they leave. Ctrl-C or
-    SIGTERM stops within a second, also while a stream stalls or is being
-    reopened, and reports everyone still in view as left.
+    Prints one JSON line per event on stdout (or sends it to each --events
+    URL): a person appears, their mask label changes (smoothed over recent
+    frames), or they leave; with --gate, allow and deny; with --alerts, alerts.
+    Ctrl-C or SIGTERM stops within a second, also while a stream stalls or is
+    being reopened, and reports everyone still in view as left.
 
     Exit status: 0 the source ended or the run was stopped; 1 the source could
     not be opened, or was lost for more than --retry tries; 2 usage error.
@@ -80,6 +82,7 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
 
     import cv2
 
+    from ..events import SinkError
     from ..io import ImageError
     from ..live import LiveConfig, run_live
     from ..pipeline import MaskDetector
@@ -94,10 +97,6 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-    def on_event(event):
-        click.echo(json.dumps(event))
-        sys.stdout.flush()
-
     def on_stats(record):
         click.echo(json.dumps(record), err=True)
 
@@ -110,16 +109,21 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
         if why:
             log(f"no window: {why}; events only")
             preview = None
+    def on_frame(frame, tracks, fps):
+        recorder.on_frame(frame, tracks, fps)
+        return preview.show(frame, tracks, fps) if preview else None
+
     try:
-        final = run_live(source, finder, config=config, on_event=on_event,
-                         on_stats=on_stats if stats else None,
-                         on_frame=preview.show if preview else None, stop=stop)
-    except ImageError as exc:
+        final = run_live(source, finder, config=config, on_event=recorder.on_event,
+                         on_verdict=recorder.on_verdict, on_stats=on_stats if stats else None,
+                         on_frame=on_frame if preview or recorder.snapshots else None, stop=stop)
+    except (ImageError, SinkError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         return
     finally:
         if preview:
             preview.close()
+        recorder.close()
     if stats:
         on_stats(final)

@@ -63,7 +63,7 @@ class LiveConfig:
 
 
 def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), on_event=print,
-             on_stats=None, on_frame=None, stop: threading.Event | None = None) -> dict:
+             on_stats=None, on_frame=None, on_verdict=None, stop: threading.Event | None = None) -> dict:
     """Run the loop until the source ends or ``stop`` is set; return the final stats.
 
     ``on_event(dict)`` receives ``{"event": "appeared"|"changed"|"left", "frame",
@@ -74,7 +74,8 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
     ``rss_mb`` (peak resident memory) and per-stage milliseconds per frame.
     ``on_frame(frame, tracks, fps)`` sees every processed frame with the tracks
     that have a label (the live window draws them); returning ``False`` stops
-    the loop.
+    the loop. ``on_verdict(track, label, score, frame)`` sees every classifier
+    verdict, before smoothing (the access gate counts them).
     """
     import dlib
 
@@ -113,6 +114,8 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
                 first = t.label is None
                 if t.vote(r.label, r.score, config.smooth_k, config.smooth_m) or first:
                     emit("appeared" if first else "changed", t, frame_index)
+                if on_verdict is not None:
+                    on_verdict(t, r.label, r.score, frame_index)
 
     try:
         while not stop.is_set():
