@@ -1,5 +1,12 @@
 """Shared fixtures: real photographs that scikit-image ships, and both kernel builds."""
 
+import os
+
+# Tests run `python -m maskhog` in subprocesses from the checkout's root: without this, Python
+# puts the working folder first on sys.path and the uncompiled source tree shadows the package
+# installed from it (`pip install .` in CI).
+os.environ["PYTHONSAFEPATH"] = "1"
+
 import cv2
 import numpy as np
 import pytest

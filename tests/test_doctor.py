@@ -48,7 +48,7 @@ def test_text_report_has_every_section():
 
 def test_the_forced_baseline_build_is_the_one_reported():
     out = subprocess.run([sys.executable, "-m", "maskhog", "doctor", "--json", "--camera", "99"],
-                         capture_output=True, text=True, env={"MASKHOG_SIMD": "baseline", "PATH": ""}, check=True)
+                         capture_output=True, text=True, env={"MASKHOG_SIMD": "baseline", "PATH": "", "PYTHONSAFEPATH": "1"}, check=True)
     f = json.loads(out.stdout)["features"]
     assert f["runs"] == "baseline" and f["MASKHOG_SIMD"] == "baseline"
     assert Path(f["file"]).name.startswith("_features.") and "-mavx2" not in f["flags"]
