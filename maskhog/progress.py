@@ -31,7 +31,7 @@ import time
 
 import click
 
-__all__ = ["INTERVAL", "bar", "configure", "say", "stage", "is_quiet", "is_verbose"]
+__all__ = ["INTERVAL", "bar", "silent", "configure", "say", "stage", "is_quiet", "is_verbose"]
 
 #: Seconds between two plain progress lines when stderr is not a terminal.
 INTERVAL = 5.0
@@ -72,6 +72,13 @@ def stage(name: str):
 class _Silent:
     def update(self, n: int = 1) -> None:
         pass
+
+
+@contextlib.contextmanager
+def silent(total: int, label: str):
+    """Progress that shows nothing, in :func:`bar`'s form: the default of library code
+    that takes a ``progress_factory``."""
+    yield _Silent()
 
 
 class _Lines:

@@ -57,6 +57,11 @@ class Summary:
         self.read += 1
         self.labels.update(labels)
 
+    def skip(self, why) -> None:
+        """One input that could not be done: said on stderr, and counted."""
+        log(f"skipped {why}")
+        self.failed += 1
+
     def line(self) -> str:
         seconds = time.perf_counter() - self.start
         faces = ", ".join(f"{n} {label}" for label, n in sorted(self.labels.items())) or "none"

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import Summary, detector_options, later_looks_option, log, stop_on_sigterm
+from .common import Summary, detector_options, later_looks_option, stop_on_sigterm
 
 
 @click.command()
@@ -37,8 +37,7 @@ def detect(images, detector, fmt, later_looks):
         for done in run_batch(((path, path) for path in images), search.find_faces):
             shown.update(1)
             if done.error:
-                log(f"skipped {done.error}")
-                summary.failed += 1
+                summary.skip(done.error)
                 continue
             out.write({"image": done.name, "faces": [{"box": list(f.box), "score": round(f.score, 4)}
                                                      for f in done.result]})

@@ -38,12 +38,11 @@ def evaluate(data, report_dir, min_face, faces, classifier):
     m["stage"] = getattr(classifier, "stage", "cascade" if isinstance(classifier, Cascade) else "svm")
     if isinstance(classifier, Cascade):
         m["cnn_fraction"] = round(classifier.cnn_fraction, 4)
-    skipped = m.pop("skipped")
-    for message in skipped:
-        log(f"skipped {message}")
-    click.echo(json.dumps(m, indent=1))
     summary = Summary(start=start)
-    summary.read, summary.failed = len({path for path, _ in result["sources"]}), len(skipped)
+    for message in m.pop("skipped"):
+        summary.skip(message)
+    click.echo(json.dumps(m, indent=1))
+    summary.read = len({path for path, _ in result["sources"]})
     summary.labels.update(result["labels"].tolist())
     say(summary.line())
     if report_dir:

@@ -91,8 +91,7 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, clu
                 shown.update(1)
                 last = base
             if done.error:
-                log(f"skipped {done.error}")
-                summary.failed += 1
+                summary.skip(done.error)
                 continue
             out.write({"image": done.name, "faces": [f.to_dict() for f in done.result]})
             summary.add(f.label for f in done.result)

@@ -12,7 +12,6 @@ shipped one does (docs/models.md).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import tempfile
 from pathlib import Path
@@ -20,21 +19,11 @@ from pathlib import Path
 from ..detect.fhog import TEMPLATES
 from ..detect.proposals import PROPOSAL_FILE
 from ..detect.verify import CNN_VERIFIER_FILE, VERIFIER_FILE
-from ..progress import stage
+from ..progress import silent, stage
 from .templates import RECIPE, train_templates
 from .verifier import VERIFIER, train_verifier
 
 __all__ = ["train_detector"]
-
-
-@contextlib.contextmanager
-def _no_progress(total, label):
-    yield _Steps()
-
-
-class _Steps:
-    def update(self, n=1):
-        pass
 
 
 def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, threads: int = 2,
@@ -76,7 +65,7 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
     complete = {name for name, _ in recipe} >= set(TEMPLATES)
     parts = (["templates"] + (["linear face verifier"] if linear_verifier and complete else [])
              + (["proposal network", "CNN face verifier"] if cnn_verifier else []))
-    with (progress_factory or _no_progress)(len(parts), "training the detector") as bar:
+    with (progress_factory or silent)(len(parts), "training the detector") as bar:
         with stage("templates"), tempfile.TemporaryDirectory() as tmp:
             records = train_templates(scenes, faces, out_dir=out_dir, work=work or tmp, seed=seed,
                                       threads=threads, recipe=recipe, max_runtime=max_runtime, log_fn=log_fn)
