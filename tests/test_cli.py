@@ -225,6 +225,37 @@ def test_predict_video_frames_and_parallel_jobs(tmp_path, photos):
     assert parallel.exit_code == 3 and parallel.stdout == serial.stdout
 
 
+def test_predict_annotates_a_video_with_every_frame_and_the_faces_held_between_looks(tmp_path, photos):
+    import cv2
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    frame = cv2.cvtColor(photos["astronaut"], cv2.COLOR_GRAY2BGR)
+    for k in range(7):
+        writer.write(np.roll(frame, 20 * k, axis=1))
+    writer.release()
+    out = tmp_path / "annotated"
+    result = CliRunner().invoke(main, ["predict", str(video), "--every", "3", "--annotate", str(out)])
+    assert result.exit_code == 0, result.output
+    boxes = {int(r["image"].rsplit("=", 1)[1]): r["faces"][0]["box"]
+             for r in map(json.loads, result.stdout.splitlines())}
+    cap = cv2.VideoCapture(str(out / "clip.mkv"))
+    assert cap.get(cv2.CAP_PROP_FPS) == 10
+    frames = []
+    while (got := cap.read())[0]:
+        frames.append(got[1])
+    assert len(frames) == 7   # every frame, not only those looked at
+
+    def red_top(image, box):
+        x1, y1, x2, _ = box
+        b, _, r = image[y1, (x1 + x2) // 2].astype(int)
+        return r > 180 and b < 110
+
+    # Frames 1 and 2 hold frame 0's box; frame 3 has its own, 60 px to the right.
+    assert all(red_top(frames[k], boxes[0]) for k in (0, 1, 2))
+    assert red_top(frames[3], boxes[3]) and not red_top(frames[3], boxes[0])
+    assert red_top(frames[6], boxes[6])
+
+
 def test_running_needs_no_training_extras_and_training_names_the_one_to_install(tmp_path):
     """`pip install .` has neither scikit-learn nor matplotlib: predict and detect must run
     without them, and a training command must say which extra to install."""

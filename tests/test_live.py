@@ -194,3 +194,49 @@ def test_retry_takes_a_count_or_forever(clip):
     assert bad.exit_code == 2 and "'often' is not a count of tries" in bad.output
     gone = runner.invoke(main, ["live", "rtsp://127.0.0.1:9/none", "--headless", "--retry", "0"])
     assert gone.exit_code == 1 and "cannot open this stream" in gone.output
+
+
+def _frames(path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return frames, cap.get(cv2.CAP_PROP_FPS)
+        frames.append(frame)
+
+
+def test_live_records_what_the_window_shows_frame_by_frame_for_a_file(clip, tmp_path):
+    out = tmp_path / "rec" / "live.mkv"
+    result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--detect-every", "2",
+                                       "--record", str(out)])
+    assert result.exit_code == 0, result.output
+    frames, fps = _frames(out)
+    assert len(frames) == 40 and fps == 10   # every frame of the clip, at its rate
+    appeared = json.loads(result.stdout.splitlines()[0])
+    x1, y1, x2, _ = appeared["box"]
+    # Frame 5 shows her bare face in a red (BGR) box; the empty frame 15 shows no box.
+    top = frames[5][y1, (x1 + x2) // 2].astype(int)
+    assert top[2] > 180 and top[0] < 110, top
+    assert np.abs(frames[15][y1, (x1 + x2) // 2].astype(int) - 128).max() < 40
+    assert "40 frames recorded" in result.stderr
+
+
+def test_a_camera_recording_keeps_the_clock():
+    """A camera is recorded by the clock: a busy moment repeats the last frame, a fast one drops."""
+    from maskhog.live.record import Recording
+
+    now = [0.0]
+    rec = Recording("/dev/null/x.mkv", 10.0, paced=True, clock=lambda: now[0])
+    written = []
+    rec.video.write = written.append   # count what would be encoded
+    frame = np.zeros((48, 64, 3), np.uint8)
+    for t in (0.0, 0.05, 0.1, 0.5, 10.0):   # a fast frame, on time, 0.4 s busy, a 9.5 s stall
+        now[0] = t
+        rec.add(frame, [], 10.0)
+    assert len(written) == 1 + 0 + 1 + 4 + 20   # the stall is cut to max_hold (2 s)
+
+
+def test_record_refuses_a_container_it_cannot_write(clip, tmp_path):
+    result = CliRunner().invoke(main, ["live", str(clip), "--headless", "--record", str(tmp_path / "x.gif")])
+    assert result.exit_code == 2 and ".mkv" in result.output

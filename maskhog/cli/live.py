@@ -63,9 +63,12 @@ class RetryCount(click.ParamType):
                    "times in a row, or 'forever' (for a service).")
 @click.option("--retry-max-wait", default=8.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="The longest wait between two tries, in seconds (the wait doubles from 1 s).")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False),
+              help="Record what the window shows (boxes, labels, frame rate) to this video file: "
+                   ".mkv (still plays if the run is killed), .mp4 or .avi; also with --headless.")
 @event_options()
 def live(source, detector, detect_every, scale, max_fps, realtime, stats, headless, classifier, min_face,
-         threads, recheck_every, tracker, retry, retry_max_wait, recorder):
+         threads, recheck_every, tracker, retry, retry_max_wait, record_path, recorder):
     """Watch SOURCE (webcam index, video file, stream URL or image folder) and report changes.
 
     Prints one JSON line per event on stdout (or sends it to each --events
@@ -109,14 +112,19 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
         if why:
             log(f"no window: {why}; events only")
             preview = None
+    recording = _recording(record_path, source, realtime) if record_path else None
+
     def on_frame(frame, tracks, fps):
         recorder.on_frame(frame, tracks, fps)
+        if recording:
+            recording.add(frame, tracks, fps)
         return preview.show(frame, tracks, fps) if preview else None
 
     try:
         final = run_live(source, finder, config=config, on_event=recorder.on_event,
                          on_verdict=recorder.on_verdict, on_stats=on_stats if stats else None,
-                         on_frame=on_frame if preview or recorder.snapshots else None, stop=stop)
+                         on_frame=on_frame if preview or recorder.snapshots or recording else None,
+                         stop=stop)
     except (ImageError, SinkError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -124,6 +132,32 @@ def live(source, detector, detect_every, scale, max_fps, realtime, stats, headle
     finally:
         if preview:
             preview.close()
+        if recording:
+            recording.close()
+            log(f"{record_path}: {recording.video.frames} frames recorded")
         recorder.close()
     if stats:
         on_stats(final)
+
+
+def _recording(path, source, realtime):
+    """A :class:`~maskhog.live.record.Recording` for SOURCE: a video file frame by frame at its
+    own rate, a folder of images at two a second, cameras and streams by the clock."""
+    from pathlib import Path
+
+    import cv2
+
+    from ..io import ImageError
+    from ..live.record import Recording
+
+    try:
+        if Path(source).is_dir():
+            return Recording(path, 2.0, paced=False)
+        if Path(source).is_file():
+            cap = cv2.VideoCapture(source)
+            fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
+            cap.release()
+            return Recording(path, fps, paced=realtime)
+        return Recording(path, 25.0, paced=True)
+    except ImageError as exc:
+        raise click.BadParameter(str(exc), param_hint="--record") from None

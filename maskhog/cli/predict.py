@@ -20,7 +20,9 @@ from .common import (Summary, classifier_options, cluster_option, detector_optio
               show_default=True, help="Output format on stdout.")
 @detector_options()
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
-              help="Write a copy of each image with boxes and labels drawn into this folder.")
+              help="Write a copy of each image, and of each video (.mkv, every frame, the faces of "
+                   "the frames looked at held between them), with boxes and labels drawn into this "
+                   "folder.")
 @click.option("--fail-on", "fail_on", multiple=True, metavar="LABEL",
               help="Exit with status 1 if any face has this label (e.g. no_mask); repeatable.")
 @click.option("--every", default=30, show_default=True, type=click.IntRange(1),
@@ -80,23 +82,23 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, clu
             except ImageError as exc:
                 yield path, exc
 
-    summary, written = Summary(), set()
+    summary = Summary()
     inputs, last = len(paths) + len(demos), None
     with (stop_on_sigterm(), RecordWriter(fmt, sys.stdout, ("label", "score", "stage")) as out,
-          progress.bar(inputs, "predicting") as shown):
+          progress.bar(inputs, "predicting") as shown, Annotations(annotate_dir) as annotations):
         for done in run_batch(sources(), finder.detect, jobs=jobs, images=bool(annotate_dir),
                               cluster=cluster):
             base = done.name.split("#frame=")[0]   # a video is one input, however many frames
             if base != last:
                 shown.update(1)
+                annotations.video_done()
                 last = base
             if done.error:
                 summary.skip(done.error)
                 continue
             out.write({"image": done.name, "faces": [f.to_dict() for f in done.result]})
             summary.add(f.label for f in done.result)
-            if annotate_dir:
-                _annotate(done.image, done.result, Path(annotate_dir), done.name, written)
+            annotations.add(done)
     progress.say(summary.line())
     if not summary.read:
         raise click.ClickException("no readable image")
@@ -107,16 +109,56 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, clu
         sys.exit(3)
 
 
-def _annotate(image, faces, folder, name, written):
-    """Save ``image`` with each face's box, label and score drawn, under a unique name."""
-    import cv2
+class Annotations:
+    """Annotated copies in ``folder`` (none when it is None): an image per image, a video per video."""
 
-    from ..io.draw import draw_faces
+    def __init__(self, folder):
+        self.folder = Path(folder) if folder else None
+        self.written = set()
+        self.video = None   # the AnnotatedVideo being written, while its frames come
 
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "image"
-    target, k = folder / f"{stem}.jpg", 1
-    while target in written:   # two inputs with the same file name
-        target, k = folder / f"{stem}_{k}.jpg", k + 1
-    written.add(target)
-    cv2.imwrite(str(target), draw_faces(image, faces))
+    def add(self, done) -> None:
+        """One result of the batch: an image is written at once, a video frame goes to its video."""
+        if self.folder is None:
+            return
+        import cv2
+
+        from ..io import ImageError
+        from ..io.draw import draw_faces
+        from ..io.video_out import AnnotatedVideo
+
+        source, _, frame = done.name.partition("#frame=")
+        try:
+            if not frame:
+                target = self._target(source, ".jpg")
+                if not cv2.imwrite(str(target), draw_faces(done.image, done.result)):
+                    raise ImageError(f"{target}: could not write the annotated image")
+                return
+            if self.video is None:
+                self.video = AnnotatedVideo(source, self._target(source, ".mkv"))
+            self.video.show(int(frame), done.result)
+        except (ImageError, OSError) as exc:
+            raise click.ClickException(f"--annotate: {exc}") from None
+
+    def video_done(self, finish: bool = True) -> None:
+        """The video's last frame looked at has come: write the rest of it (``finish``) and close."""
+        if self.video is not None:
+            video, self.video = self.video, None
+            video.close(finish=finish)
+            log(f"{video.path}: annotated video written" + ("" if finish else ", up to where the run stopped"))
+
+    def _target(self, name: str, suffix: str) -> Path:
+        """A file name in the folder from the input's, unique when two inputs share a name."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) or "image"
+        target, k = self.folder / f"{stem}{suffix}", 1
+        while target in self.written:
+            target, k = self.folder / f"{stem}_{k}{suffix}", k + 1
+        self.written.add(target)
+        return target
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *_):
+        self.video_done(finish=kind is None)   # a stopped run does not read on to the video's end

@@ -6,6 +6,7 @@
 :mod:`.tracks`    a track per person, and its smoothed label
 :mod:`.stats`     frame rate, latencies, memory, time per stage
 :mod:`.preview`   the window, where OpenCV has a GUI
+:mod:`.record`    ``--record``: what the window shows, as a video file
 ================  =========================================================
 """
 

@@ -12,7 +12,14 @@ import os
 import re
 import sys
 
-__all__ = ["Preview"]
+__all__ = ["Preview", "window_image"]
+
+
+def window_image(frame, tracks, fps: float):
+    """What the window shows: ``frame`` with each person's box and label, and the frame rate."""
+    from ..io.draw import draw_faces
+
+    return draw_faces(frame, tracks, f"{fps:.1f} fps, {len(tracks)} people")
 
 
 class Preview:
@@ -54,9 +61,7 @@ class Preview:
         """Draw ``frame`` with the tracks' boxes and labels; ``False`` once the user stops."""
         import cv2
 
-        from ..io.draw import draw_faces
-
-        cv2.imshow(self.TITLE, draw_faces(frame, tracks, f"{fps:.1f} fps, {len(tracks)} people"))
+        cv2.imshow(self.TITLE, window_image(frame, tracks, fps))
         key = cv2.waitKey(1) & 0xFF
         closed = cv2.getWindowProperty(self.TITLE, cv2.WND_PROP_VISIBLE) < 1
         return not (key in (ord("q"), 27) or closed)
