@@ -151,6 +151,9 @@ def main():
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--webhook-events", type=int, default=None,
                         help="fewer for the webhook (one POST per event); default --events")
+    parser.add_argument("--rate", type=float, default=50.0,
+                        help="events/s fed to the paced kill -9 runs (a burst first, then these)")
+    parser.add_argument("--kills", type=int, default=5, help="paced kill -9 runs")
     parser.add_argument("--only", choices=["sinks", "mqtt", "restart", "kill9"], action="append",
                         help="run only these parts (repeatable); default all")
     args = parser.parse_args()
@@ -202,6 +205,9 @@ def main():
         restart(n, broker, collector, folder)
     if "kill9" in parts:
         kill9(n, broker, collector, folder)
+        # At a busy door's rate, not a burst: what a kill -9 of live resends in practice.
+        for k in range(args.kills):
+            kill9(600, broker, collector, folder / f"paced{k}", rate=args.rate)
     collector.close()
     broker.stop()
 
@@ -228,8 +234,12 @@ def restart(n, broker, collector, folder):
 
 
 
-def kill9(n, broker, collector, folder):
-    """A writer killed with SIGKILL at a third of its run; the next run sends what it left queued."""
+def kill9(n, broker, collector, folder, rate=None):
+    """A writer killed with SIGKILL at a third of its run; the next run sends what it left queued.
+
+    Fed as fast as it takes them, or at ``rate`` events/s. Events the broker passed on whose
+    acknowledgement had not reached the queue are sent again: at most those in flight.
+    """
     collector.ids.clear()
     last = synthetic(n)
     url = f"mqtt://127.0.0.1:{broker.port}/bench"
@@ -241,6 +251,9 @@ def kill9(n, broker, collector, folder):
         try:
             for e in last:
                 proc.stdin.write(json.dumps(e) + "\n")
+                if rate:
+                    proc.stdin.flush()
+                    time.sleep(1.0 / rate)
             proc.stdin.close()
         except BrokenPipeError:   # the writer was killed: that is the point
             pass
@@ -266,7 +279,8 @@ def kill9(n, broker, collector, folder):
     collector.wait(len(reported))
     kept = set(collector.ids)
     unique = list(dict.fromkeys(collector.ids))
-    print(f"kill -9 after {len(reported):,} reported: lost {len(set(reported) - kept)}, "
+    pace = f"at {rate:g} events/s" if rate else "as fast as written"
+    print(f"kill -9 {pace} after {len(reported):,} reported: lost {len(set(reported) - kept)}, "
           f"resent after the kill {len(collector.ids) - len(unique)} (dropped by event_id), "
           f"in order {'yes' if unique[:len(reported)] == reported else 'NO'}", flush=True)
 
