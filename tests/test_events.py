@@ -172,3 +172,31 @@ def test_sigterm_ends_the_open_tracks_in_the_database(long_clip, tmp_path):
     assert proc.returncode == 0
     kept = rows(db)
     assert kept[-1]["event"] == "left" and kept[-1]["track_id"] == kept[-2]["track_id"]
+
+
+def test_a_snapshot_blurs_everyone_in_the_frame_even_a_person_not_yet_classified(tmp_path):
+    """She is classified and makes an event; he came into view on this very frame and has no
+    verdict yet: his face is pixelated in her snapshot all the same."""
+    from maskhog.events.recorder import EventRecorder
+    from maskhog.events.snapshots import Snapshots
+    from maskhog.live import Track
+
+    (_, bare), _ = demo_images()
+    frame = np.hstack([bare, bare])   # two people side by side
+    her = Track(1, (170, 40, 330, 220), None, label="without_mask", score=0.9)
+    him = Track(2, (170 + bare.shape[1], 40, 330 + bare.shape[1], 220), None)   # label None
+    sink = JsonlSink(tmp_path / "e.jsonl")
+    recorder = EventRecorder(sink, snapshots=Snapshots(tmp_path / "shots"))
+    recorder.on_event({"event": "appeared", "track": 1, "label": her.label, "score": her.score,
+                       "box": list(her.box), "frame": 0})
+    recorder.on_frame(frame, [her, him])
+    recorder.close()
+    (event,) = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    shot = cv2.imread(event["snapshot"]).astype(float)
+
+    def detail(box):   # pixel-to-pixel change inside the box: low once pixelated
+        x1, y1, x2, y2 = box
+        return np.abs(np.diff(shot[y1:y2, x1:x2], axis=1)).mean()
+
+    raw = np.abs(np.diff(frame[40:220, 170:330].astype(float), axis=1)).mean()
+    assert detail(her.box) < raw / 3 and detail(him.box) < raw / 3

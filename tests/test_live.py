@@ -81,7 +81,11 @@ def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
 
     seen = []
 
+    everyone = []
+
     def on_frame(frame, tracks, fps):   # what the live window gets: stop after 10 frames
+        everyone.append([t.id for t in tracks])
+        tracks = [t for t in tracks if t.label]   # the window shows people once they have a verdict
         seen.append((frame.shape, [(t.label, t.box) for t in tracks], fps))
         shown = draw_faces(frame, tracks, f"{fps:.1f} fps")
         if tracks:   # her box is drawn in the colour of her label
@@ -100,6 +104,9 @@ def test_the_window_sees_each_frame_with_its_people_and_can_stop_the_loop(clip):
     assert shown[-1] and shown == sorted(shown)
     assert all(labels == [("without_mask", labels[0][1])] for _, labels, _ in seen if labels)
     assert seen[-1][2] > 0
+    # She is among the frame's people from the frame she is found on, verdict or not (snapshots
+    # blur everyone in view).
+    assert all(ids == [1] for ids in everyone)
     # Stopping early still ends the open track.
     assert [e["event"] for e in events] == ["appeared", "left"]
 

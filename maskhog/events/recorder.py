@@ -49,8 +49,8 @@ class EventRecorder:
             self.sink.write(event)
 
     def on_frame(self, frame, tracks, fps=None) -> None:
-        """The frame the loop just finished, with its labelled tracks: save the snapshots
-        of the events it made, then write those events."""
+        """The frame the loop just finished, with every track in it (labelled or not yet):
+        save the snapshots of the events it made, every face blurred, then write those events."""
         waiting, self._waiting = self._waiting, []
         boxes = [t.box for t in tracks]
         for event in waiting:

@@ -72,9 +72,10 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
     ``latency_ms_p50``, ``latency_ms_p95`` (capture to the frame's tracks
     updated), ``verdict_ms_p95`` (capture to a classifier verdict applied),
     ``rss_mb`` (peak resident memory) and per-stage milliseconds per frame.
-    ``on_frame(frame, tracks, fps)`` sees every processed frame with the tracks
-    that have a label (the live window draws them); returning ``False`` stops
-    the loop. ``on_verdict(track, label, score, frame)`` sees every classifier
+    ``on_frame(frame, tracks, fps)`` sees every processed frame with every
+    track in it, those whose first verdict is still to come with label
+    ``None`` (the live window draws the labelled ones; snapshots blur them all);
+    returning ``False`` stops the loop. ``on_verdict(track, label, score, frame)`` sees every classifier
     verdict, before smoothing (the access gate counts them).
     """
     import dlib
@@ -171,7 +172,7 @@ def run_live(source: str, mask_detector, *, config: LiveConfig = LiveConfig(), o
             processed += 1
             now = time.perf_counter()
             latencies.append((now - t_cap) * 1000)
-            if on_frame is not None and on_frame(frame, [t for t in tracks.values() if t.label],
+            if on_frame is not None and on_frame(frame, list(tracks.values()),
                                                  processed / max(now - start, 1e-9)) is False:
                 break
             if config.max_fps:

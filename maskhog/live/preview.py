@@ -16,10 +16,14 @@ __all__ = ["Preview", "window_image"]
 
 
 def window_image(frame, tracks, fps: float):
-    """What the window shows: ``frame`` with each person's box and label, and the frame rate."""
+    """What the window shows: ``frame`` with each person's box and label, and the frame rate.
+
+    A person shows once their first verdict is in (``tracks`` may hold people still waiting).
+    """
     from ..io.draw import draw_faces
 
-    return draw_faces(frame, tracks, f"{fps:.1f} fps, {len(tracks)} people")
+    people = [t for t in tracks if t.label is not None]
+    return draw_faces(frame, people, f"{fps:.1f} fps, {len(people)} people")
 
 
 class Preview:
