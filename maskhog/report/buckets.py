@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["TIME_BUCKETS", "bucket", "local_zone", "zone", "parse_moment", "day_start"]
+__all__ = ["TIME_BUCKETS", "bucket", "order", "local_zone", "zone", "parse_moment", "day_start"]
 
 TIME_BUCKETS = ("hour", "day", "week")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -72,8 +72,9 @@ def bucket(quarter: int, by: str, tz: tzinfo) -> str:
     """The label of the ``by`` bucket (hour, day, week, weekday or hour_of_day) that the UTC
     quarter-hour starting at ``quarter`` (seconds since 1970) falls in, in ``tz``.
 
-    Labels sort in time order: ``2026-10-25T02:00+01:00`` (an hour, with its
-    offset), ``2026-10-25`` (a day), ``2026-W43`` (an ISO week, Monday first).
+    Labels: ``2026-10-25T02:00+01:00`` (an hour, with its offset),
+    ``2026-10-25`` (a day), ``2026-W43`` (an ISO week, Monday first), ``Mon``
+    (a weekday), ``07`` (an hour of the day); :func:`order` sorts them in time order.
     """
     moment = _local(int(quarter), tz)
     if by == "hour":
@@ -89,6 +90,16 @@ def bucket(quarter: int, by: str, tz: tzinfo) -> str:
     if by == "hour_of_day":
         return f"{moment.hour:02d}"
     raise ValueError(f"unknown time bucket {by!r}")
+
+
+def order(by: str, label: str):
+    """A sort key that puts ``by`` bucket labels in time order (an autumn night's second
+    02:00 after its first, whose offset sorts after it as text)."""
+    if by == "hour":
+        return datetime.fromisoformat(label).timestamp()
+    if by == "weekday":
+        return WEEKDAYS.index(label)
+    return label
 
 
 _RELATIVE = re.compile(r"(\d+)\s*([hdw])")

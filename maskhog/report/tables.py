@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 
 from ..labels import CLASSES as LABELS
-from .buckets import TIME_BUCKETS, bucket
+from .buckets import TIME_BUCKETS, bucket, order
 from .stats import wilson
 
 __all__ = ["GROUPS", "compliance", "summarise", "write_table", "write_csv", "write_json"]
@@ -57,12 +57,13 @@ def compliance(counts, by=(), tz=None) -> list[dict]:
         place = {"location": location, "camera": camera}
         key = tuple(place[b] if b in place else bucket(quarter, b, tz) for b in by)
         groups[key][label] += n
-    rows = [{**dict(zip(by, key)), **summarise(labels)} for key, labels in sorted(groups.items())]
+    in_order = sorted(groups.items(), key=lambda item: tuple(order(b, k) for b, k in zip(by, item[0])))
+    rows = [{**dict(zip(by, key)), **summarise(labels)} for key, labels in in_order]
     time_keys = [b for b in by if b in TIME_BUCKETS]
     if time_keys:
         places = [b for b in by if b not in TIME_BUCKETS]
         previous: dict = {}
-        for row in sorted(rows, key=lambda r: tuple(r[b] for b in time_keys)):
+        for row in sorted(rows, key=lambda r: tuple(order(b, r[b]) for b in time_keys)):
             place = tuple(row[b] for b in places)
             before = previous.get(place)
             row["change"] = None if before is None else row["rate"] - before
