@@ -64,10 +64,12 @@ def report(events, by, since, until, tz, fmt, out):
             counts = people.person_counts(store, since_at, until_at)
             if fmt == "html":
                 try:
-                    from ..report.html import write_html
-                except ImportError as exc:
-                    raise click.ClickException(f"html reports need matplotlib ({exc.name} is missing): "
-                                               "pip install 'maskhog[report]'") from None
+                    import matplotlib  # noqa: F401
+                except ImportError:
+                    raise click.ClickException("html reports need matplotlib: pip install 'maskhog[report]'") \
+                        from None
+                from ..report.html import write_html
+
                 longest = people.unmasked_longest(store, since_at, until_at)
                 index = write_html(out, counts, by=by, tz=tz, longest=longest, source=store.name,
                                    since=since_at, until=until_at)

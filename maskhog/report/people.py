@@ -90,7 +90,11 @@ def unmasked_longest(store: Store, since=None, until=None, limit: int = 10) -> l
 
 
 def recent_events(store: Store, kinds=None, since: datetime | None = None, limit: int = 100) -> list[dict]:
-    """The newest ``limit`` events after ``since`` (of ``kinds``, if given), oldest first."""
+    """The newest ``limit`` events after ``since`` (of ``kinds``, if given), oldest first.
+
+    In time order, not the table's: several cameras' events, queued while a
+    service was away, reach a shared database late and out of time order.
+    """
     where, params = _range(store, since, None)
     if since is not None:   # strictly after: a client asks again with the last time it has
         where = where.replace('"time" >= ?', '"time" > ?')
@@ -99,6 +103,6 @@ def recent_events(store: Store, kinds=None, since: datetime | None = None, limit
         params += list(kinds)
     rows = store.rows(f"""
         SELECT id, event_id, {store.text_time('"time"')}, camera, location, track_id, event, label, score, snapshot
-        FROM events WHERE 1 = 1{where} ORDER BY id DESC LIMIT ?""", [*params, limit])
+        FROM events WHERE 1 = 1{where} ORDER BY "time" DESC, id DESC LIMIT ?""", [*params, limit])
     names = ("event_id", "time", "camera", "location", "track_id", "event", "label", "score", "snapshot")
     return [dict(zip(names, r[1:])) for r in reversed(rows)]

@@ -33,8 +33,7 @@ def _figure(width=8.0, height=4.0):
 
 
 def _save(plt, fig, path):
-    fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight", format="png")   # "tight": a legend outside the axes is kept
     plt.close(fig)
     return path
 
@@ -109,5 +108,6 @@ def class_counts(counts, path):
     ax.set_title("People per class and camera")
     ax.invert_yaxis()
     if cameras:
-        ax.legend(fontsize=8, ncols=3, loc="lower right")
+        # Under the axes: inside, it would hide the last bars.
+        ax.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     return _save(plt, fig, path)
