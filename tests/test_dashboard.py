@@ -59,13 +59,14 @@ def db(tmp_path_factory):
 
 
 class Server:
-    def __init__(self, db, *args):
+    def __init__(self, db, *args, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # UTC: "today" is the UTC day the events were written in, whatever the machine's zone.
         self.process = subprocess.Popen([sys.executable, "-m", "maskhog", "serve", str(db), "--port", str(self.port),
                                          "--tz", "UTC", "--refresh", "0.5", *args],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, **(env or {})})
         end = time.monotonic() + 30
         while time.monotonic() < end:
             if self.process.poll() is not None:
@@ -130,7 +131,7 @@ def test_plots_are_pngs(server):
 
 
 def test_a_token_is_needed_on_every_request_when_given(db):
-    s = Server(db, "--token", "s3cret")
+    s = Server(db, env={"MASKHOG_SERVE_TOKEN": "s3cret"})
     try:
         for path in ("/", "/api/summary", "/plots/heat_map.png"):
             with pytest.raises(urllib.error.HTTPError) as refused:
@@ -152,6 +153,8 @@ def test_a_token_is_needed_on_every_request_when_given(db):
 def test_other_machines_need_a_token_and_bad_input_is_said(db, tmp_path):
     result = CliRunner().invoke(main, ["serve", str(db), "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "give a token (--token or MASKHOG_SERVE_TOKEN)" in result.stderr
+    shown = CliRunner().invoke(main, ["config", "show", "serve"], env={"MASKHOG_SERVE_TOKEN": "s3cret"})
+    assert 'token = "***"' in shown.stdout and "s3cret" not in shown.stdout
     result = CliRunner().invoke(main, ["serve", str(tmp_path / "none.db")])
     assert result.exit_code == 1 and "no such events database" in result.stderr
 
