@@ -21,6 +21,7 @@ or ``?token=TOKEN`` once (the page then keeps it in a cookie).
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import math
 import threading
@@ -138,8 +139,6 @@ def create_app(events: str, *, tz, token: str | None = None, refresh: float = 2.
                 return png
             since = datetime.now(timezone.utc) - timedelta(days=plot_days)
             counts = people.person_counts(store(), since)
-            import io
-
             buffer = io.BytesIO()
             if name == "over_time":
                 figures.over_time(counts, tz, buffer)

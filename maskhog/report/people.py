@@ -19,14 +19,14 @@ QUARTER = 900   # seconds
 STATE_EVENTS = ("appeared", "changed", "left")
 
 
-def _range(store: Store, since: datetime | None, until: datetime | None, column: str = '"time"'):
-    """A WHERE clause piece and its parameters for since <= time < until."""
+def _range(store: Store, since: datetime | None, until: datetime | None, *, after: bool = False):
+    """A WHERE clause piece and its parameters for since <= time < until (since < time if ``after``)."""
     sql, params = [], []
     if since is not None:
-        sql.append(f"{column} >= ?")
+        sql.append(f'"time" {">" if after else ">="} ?')
         params.append(store.time(since))
     if until is not None:
-        sql.append(f"{column} < ?")
+        sql.append('"time" < ?')
         params.append(store.time(until))
     return "".join(f" AND {s}" for s in sql), params
 
@@ -95,9 +95,8 @@ def recent_events(store: Store, kinds=None, since: datetime | None = None, limit
     In time order, not the table's: several cameras' events, queued while a
     service was away, reach a shared database late and out of time order.
     """
-    where, params = _range(store, since, None)
-    if since is not None:   # strictly after: a client asks again with the last time it has
-        where = where.replace('"time" >= ?', '"time" > ?')
+    # Strictly after: a client asks again with the last time it has.
+    where, params = _range(store, since, None, after=True)
     if kinds:
         where += f" AND event IN ({', '.join('?' * len(kinds))})"
         params += list(kinds)

@@ -23,8 +23,9 @@ class Store:
     Queries are written with ``?`` placeholders and :meth:`rows` adapts them.
     """
 
-    def __init__(self, connection, dialect: str, name: str):
+    def __init__(self, connection, dialect: str, name: str, errors=sqlite3.Error):
         self.connection, self.dialect, self.name = connection, dialect, name
+        self.errors = errors   # the driver's base exception
 
     def rows(self, sql: str, params=()) -> list[tuple]:
         if self.dialect == "postgresql":
@@ -34,12 +35,10 @@ class Store:
             cur.execute(sql, tuple(params))
             found = cur.fetchall()
             cur.close()
-        except Exception as exc:
+        except self.errors as exc:
             if self.dialect == "postgresql":
                 self.connection.rollback()
-            if isinstance(exc, (sqlite3.Error,)) or type(exc).__module__.startswith("psycopg"):
-                raise StoreError(f"{self.name}: cannot read events ({str(exc).strip().splitlines()[0]})") from None
-            raise
+            raise StoreError(f"{self.name}: cannot read events ({str(exc).strip().splitlines()[0]})") from None
         if self.dialect == "postgresql":
             self.connection.commit()   # end the read's transaction: the next one sees new events
         return found
@@ -102,7 +101,7 @@ def open_store(url: str) -> Store:
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to the events database ({str(exc).strip().splitlines()[0]})") \
                 from None
-        store = Store(connection, "postgresql", url.split("@")[-1])
+        store = Store(connection, "postgresql", url.split("@")[-1], psycopg.Error)
     else:
         path = Path(url.split("://", 1)[1] if url.startswith("sqlite://") else url)
         if not path.is_file():
