@@ -5,6 +5,7 @@ import json
 import math
 import os
 import sqlite3
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -253,3 +254,13 @@ def test_postgresql_gives_the_same_report_as_sqlite(db, tmp_path):
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_the_default_install_reports_without_the_extras_and_names_the_one_to_install(db, tmp_path, monkeypatch):
+    for module in ("matplotlib", "starlette", "uvicorn"):
+        monkeypatch.setitem(sys.modules, module, None)   # as if not installed
+    assert report(db, "--by", "location").exit_code == 0
+    result = report(db, "--format", "html", "--out", tmp_path / "html")
+    assert result.exit_code == 1 and "pip install 'maskhog[report]'" in result.stderr
+    result = CliRunner().invoke(main, ["serve", str(db)])
+    assert result.exit_code == 1 and "pip install 'maskhog[dashboard]'" in result.stderr
