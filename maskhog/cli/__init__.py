@@ -22,6 +22,8 @@ from .explain import explain
 from .features import features
 from .live import live
 from .predict import predict
+from .report import report
+from .serve import serve
 from .train import train
 from .train_cnn import train_cnn
 from .train_detector import train_detector
@@ -65,7 +67,7 @@ def main(ctx, config_file, quiet, verbose):
 
 
 for _command in (features, train, train_cnn, train_detector, evaluate, predict, live, detect, explain, check,
-                 config, doctor):
+                 report, serve, config, doctor):
     main.add_command(_command)
 set_envvars(main)
 

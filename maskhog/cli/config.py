@@ -139,6 +139,10 @@ def _source(ctx: click.Context, param: click.Option, file) -> str:
     return "default"
 
 
+# Options whose value is a secret (serve's token).
+SECRETS = {"token"}
+
+
 def _shown(value) -> str:
     """``value`` as TOML writes it, so that a line can be pasted into the file (unset: a comment)."""
     if isinstance(value, (tuple, list)):
@@ -187,6 +191,8 @@ def show(ctx, command, args):
             if isinstance(param, click.Option) and param.name in sub.params and not param.hidden:
                 key = next(o for o in param.opts if o.startswith("--")).lstrip("-")
                 value = _shown(sub.params[param.name])
+                if value and key in SECRETS:
+                    value = '"***"'   # said to be set, never shown: config show may go into a bug report
                 rows.append((f"{key} = {value}" if value else f"# {key} (not set)", _source(sub, param, file)))
         width = max((len(line) for line, _ in rows), default=0)
         click.echo(f"\n[{name}]")
