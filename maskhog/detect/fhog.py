@@ -230,19 +230,17 @@ class MaskHog(PerThread):
 
     def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
         """Faces in a BGR or gray uint8 image, best first, their boxes in the box convention
-        (:mod:`.convention`); ``verify=False``: the templates alone (and YuNet at its own score)."""
+        (:mod:`.convention`); ``verify=False``: the templates alone, as on gray images (YuNet's
+        precision was measured with the verifier in colour only)."""
         verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
         if not verify:   # the network's boxes have no score of their own: templates alone
-            faces = self.in_convention(self.template_faces(image, self.threshold), "templates")
-            if self.yunet is not None:
-                faces += self.in_convention(self.yunet_faces(image, self.yunet_alone), "yunet")
-            return merge_duplicates(faces)
+            return merge_duplicates(self.in_convention(self.template_faces(image, self.threshold), "templates"))
         # Judge every proposal before merging duplicates, so that a rejected box
         # cannot hide a face it overlaps; judge each box as its proposer framed it (as the
         # verifier learned), then move it onto the convention, so that duplicates agree.
         sourced = self.sourced_proposals(image, min(self.threshold, self.verifier.candidate_threshold))
-        threshold = self.yunet_threshold if self.yunet is not None else None
-        kept = {id(f) for f in self.verifier.keep(image, [f for f, _ in sourced], self.threshold,
-                                                  score_threshold=threshold)}
+        # With YuNet, the threshold its score rule was chosen with (face_yunet.json).
+        cut = {"score_threshold": self.yunet_threshold} if self.yunet is not None else {}
+        kept = {id(f) for f in self.verifier.keep(image, [f for f, _ in sourced], self.threshold, **cut)}
         return merge_duplicates([moved for face, source in sourced if id(face) in kept
                                  for moved in self.in_convention([face], source)])

@@ -55,6 +55,8 @@ class YuNet(PerThread):
     name = "yunet"
     #: Its smallest anchors see faces of about 10 px; below 20 it finds few.
     smallest_face = 20.0
+    #: Images narrower than this (in either side) hold no face YuNet can see.
+    SMALLEST_IMAGE = 16
 
     def __init__(self, path=None, threshold: float = 0.5, rule: BoxRule | None = None, nms: float = 0.3):
         from .fhog import models_folder
@@ -84,6 +86,8 @@ class YuNet(PerThread):
     def raw(self, image: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """YuNet's own boxes ``(n, 4)`` (x1, y1, x2, y2, float, in pixels of ``image``) and scores
         ``(n,)`` from ``threshold`` (default :attr:`threshold`), best first."""
+        if min(image.shape[:2]) < self.SMALLEST_IMAGE:   # no face fits; OpenCV gives garbage rows there
+            return np.zeros((0, 4)), np.zeros(0)
         bgr = to_bgr(image)
         f = min(1.0, tuning.MAX_SIDE / max(bgr.shape[:2]))   # shrunk as the templates' image is
         if f < 1:
@@ -93,6 +97,7 @@ class YuNet(PerThread):
         _, rows = net.detect(np.ascontiguousarray(bgr))
         if rows is None or not len(rows):
             return np.zeros((0, 4)), np.zeros(0)
+        rows = rows[np.isfinite(rows).all(axis=1) & (rows[:, 2] > 0) & (rows[:, 3] > 0)]
         rows = rows[np.argsort(-rows[:, -1], kind="stable")]
         x, y, w, h = rows[:, :4].T.astype(np.float64) / f
         return np.stack([x, y, x + w, y + h], 1), rows[:, -1].astype(np.float64)

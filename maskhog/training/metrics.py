@@ -116,7 +116,8 @@ def match_faces(found, truth, min_side: int = 24, iou: float = MATCH_IOU, tolera
     n, hit = Counter(), Counter()
     for (label, *_), c, u in zip(truth, counted, used):
         n[label] += c
-        hit[label] += c and u
+        if c and u:
+            hit[label] += 1
     return n, hit, false
 
 
