@@ -43,7 +43,9 @@ from compare_baselines import letterbox
 
 from maskhog.detect import Face, make_detector
 from maskhog.training.data import load_datasets
-from maskhog.training.metrics import match_faces as match
+from maskhog.training.metrics import match_boxes
+from maskhog.detect.convention import IDENTITY
+from maskhog.detect.yunet import YuNet
 from maskhog.training.scenes import split_scenes, training_face_photos
 from maskhog.io import read_image
 from maskhog.pipeline import MaskDetector
@@ -80,16 +82,37 @@ def padded(image, fraction=0.25):
     return cv2.copyMakeBorder(image, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
 
 
-def scene_figures(find, images, boxes, min_side=24):
+#: Face size bands (shorter side, px) that recall is also given for.
+BANDS = ((24, 48), (48, 96), (96, None))
+
+
+def band_name(lo, hi):
+    return f"{lo}-{hi}" if hi else f"{lo}+"
+
+
+def scene_figures(find, images, boxes, min_side=24, tolerant=False, found=None):
     """Faces counted per class, recall per class (nan where none) and precision of ``find``
-    (image -> faces) over the scene photos ``images``, against their ``boxes``."""
+    (image -> faces) over the scene photos ``images``, against their ``boxes``; and recall per
+    size band (:data:`BANDS`). ``tolerant``: the convention-tolerant match
+    (``maskhog.training.metrics.same_face``). ``found``: the faces already found, by image name."""
     n, hit, false = Counter(), Counter(), 0
+    band_n, band_hit = Counter(), Counter()
     for image_name, image in images.items():
-        a, b, c = match(find(image), boxes[image_name], min_side)
-        n, hit, false = n + a, hit + b, false + c
-    found = sum(hit.values())
+        faces = found[image_name] if found is not None else find(image)
+        used, counted, c = match_boxes(faces, boxes[image_name], min_side, tolerant=tolerant)
+        false += c
+        for (label, x1, y1, x2, y2), u, k in zip(boxes[image_name], used, counted):
+            n[label] += k
+            hit[label] += k and u
+            side = min(x2 - x1, y2 - y1)
+            for lo, hi in BANDS:
+                if k and side >= lo and (hi is None or side < hi):
+                    band_n[lo] += 1
+                    band_hit[lo] += u
+    total = sum(hit.values())
     recall = {c: hit[c] / n[c] if n[c] else float("nan") for c in CLASSES}
-    return n, recall, found / max(1, found + false)
+    bands = {band_name(lo, hi): band_hit[lo] / band_n[lo] if band_n[lo] else float("nan") for lo, hi in BANDS}
+    return n, recall, total / max(1, total + false), bands
 
 
 def main():
@@ -100,20 +123,26 @@ def main():
     parser.add_argument("--templates", type=Path, action="append", default=[],
                         help="Also measure maskhog with templates from this folder (maskhog train-detector).")
     parser.add_argument("--only-maskhog", action="store_true", help="Skip the other detectors.")
+    parser.add_argument("--no-variants", action="store_true",
+                        help="Only the default, --detector hog, YuNet alone, dlib, Haar and the SSD.")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     test, boxes, face_rows = splits(args.data)
     detectors = {"maskhog": make_detector("maskhog"),
-                 "maskhog, linear verifier": make_detector("maskhog", verifier="linear"),
-                 "maskhog, templates alone": make_detector("maskhog", verifier=False),
-                 "maskhog --pose (dlib's pose templates too)": make_detector("maskhog", pose=True),
-                 "maskhog --pose, templates alone": make_detector("maskhog", pose=True, verifier=False),
-                 "maskhog, upsample 1": make_detector("maskhog", upsample=1),
+                 "maskhog --detector hog (templates + proposal network)": make_detector("hog"),
+                 "YuNet alone (score 0.5, maskhog's box convention)": YuNet(),
+                 "YuNet alone (score 0.5, its own boxes)": YuNet(rule=IDENTITY),
+                 "maskhog --detector hog, linear verifier": make_detector("hog", verifier="linear"),
+                 "maskhog --detector hog, templates alone": make_detector("hog", verifier=False),
+                 "maskhog --detector hog --pose": make_detector("hog", pose=True),
+                 "maskhog --detector hog, upsample 1": make_detector("hog", upsample=1),
                  "dlib stock": make_detector("dlib", upsample=0),
                  "dlib stock, upsample 1": make_detector("dlib", upsample=1),
                  "OpenCV Haar": make_detector("haar"), "AIZOO SSD": SSDFaces(args.models / "aizoo-ssd")}
     if args.only_maskhog:
         detectors = {"maskhog": detectors["maskhog"]}
+    elif args.no_variants:
+        detectors = {k: v for k, v in detectors.items() if "," not in k or k.startswith("YuNet")}
     for folder in args.templates:
         detectors[f"maskhog, {folder}"] = make_detector("maskhog", templates=folder)
     images = {Path(path).name: read_image(path) for path in test}
@@ -122,12 +151,18 @@ def main():
     photos = [(label, read_image(path)) for label, path in rows]
     print(f"{len(test)} held-out scene photos, {len(photos)} held-out faces/ photos, OpenCV {cv2.__version__}, "
           "one thread\n")
-    print("| detector | recall mask | recall no mask | recall incorrect | precision | "
+    bands = " / ".join(band_name(*b) for b in BANDS)
+    print(f"Scene recall per class and precision at IoU >= 0.4, then with the convention-tolerant match (one "
+          f"box >= 0.8 inside the other, sides within 2x); recall per face size band ({bands} px).\n")
+    print("| detector | recall mask | recall no mask | recall incorrect | precision | recall by size | "
+          "tolerant: mask / no mask / incorrect, precision | tolerant by size | "
           "faces/ mask found: alone / pipeline / padded | faces/ no mask found: alone / pipeline / padded "
           "| ms per 640x480 frame |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, det in detectors.items():
-        n, recall, precision = scene_figures(det.detect, images, boxes)
+        found = {image_name: det.detect(image) for image_name, image in images.items()}
+        n, recall, precision, by_size = scene_figures(det.detect, images, boxes, found=found)
+        _, loose, loose_precision, loose_size = scene_figures(det.detect, images, boxes, tolerant=True, found=found)
         seen = Counter(label for label, photo in photos if det.detect(photo))
         pipeline = MaskDetector(det)
         seen_pipeline = Counter(label for label, photo in photos if pipeline.find_faces(photo))
@@ -139,16 +174,19 @@ def main():
         ms = (time.perf_counter() - start) * 1000 / len(frames)
         share = {c: " / ".join(f"{found_in[c] / total[c]:.2f}" for found_in in (seen, seen_pipeline, seen_padded))
                  if total[c] else "-" for c in ("with_mask", "without_mask")}
+        sizes = " / ".join(f"{v:.2f}" for v in by_size.values())
+        loose_sizes = " / ".join(f"{v:.2f}" for v in loose_size.values())
+        loose = " / ".join(f"{loose[c]:.2f}" for c in CLASSES)
         print(f"| {name} | {recall['with_mask']:.2f} | {recall['without_mask']:.2f} | "
-              f"{recall['incorrect_mask']:.2f} | {precision:.2f} | {share['with_mask']} | "
-              f"{share['without_mask']} | {ms:.1f} |", flush=True)
+              f"{recall['incorrect_mask']:.2f} | {precision:.2f} | {sizes} | {loose}, {loose_precision:.2f} | "
+              f"{loose_sizes} | {share['with_mask']} | {share['without_mask']} | {ms:.1f} |", flush=True)
     print(f"\nfaces counted (>= 24 px): {dict(n)}")
     # What --min-face gives and costs: the photos searched enlarged (24 px) or shrunk (80 px).
     # Faces under min_face are neither right nor wrong here (80: only faces of 80 px count).
     finder = detectors["maskhog"]
     for min_face in (0, 24, 80):
         pipeline = MaskDetector(finder, min_face=min_face, second_look=False)
-        n, recall, precision = scene_figures(pipeline.find_faces, images, boxes, max(24, min_face))
+        n, recall, precision, _ = scene_figures(pipeline.find_faces, images, boxes, max(24, min_face))
         start = time.perf_counter()
         for f in frames:
             pipeline.find_faces(f)

@@ -1,6 +1,8 @@
 """Class names and the crop rule shared by training and run time."""
 
 import numpy as np
+
+from maskhog.detect import hog_detector
 import pytest
 
 from maskhog.crops import CropSpec, crop_faces, square_box
@@ -174,7 +176,7 @@ def test_a_face_that_fills_the_image_is_found_on_a_second_look():
 
     (_, _), (_, masked) = demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])   # 110x110: her masked face, edge to edge
-    finder = MaskDetector()
+    finder = MaskDetector(hog_detector())   # the classical path: YuNet finds her at the first look
     assert finder.detector.detect(tight) == []              # no room for the detector's window
     (face,) = finder.find_faces(tight)
     x1, y1, x2, y2 = face.box
@@ -202,7 +204,7 @@ def test_a_small_photo_is_searched_enlarged_when_the_other_looks_find_nothing(mo
     from maskhog.pipeline import MaskDetector
 
     photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
-    finder = MaskDetector()
+    finder = MaskDetector(hog_detector())   # the classical path: YuNet sees her 20-px face
     (full,) = finder.find_faces(photo)
     thumb = cv2.resize(photo, (100, 100), interpolation=cv2.INTER_AREA)
     assert MaskDetector(finder.detector, finder.model, second_look=False).find_faces(thumb) == []
@@ -221,7 +223,7 @@ def test_the_looks_are_tried_in_turn_until_a_face_is_found(monkeypatch):
 
     (_, _), (_, masked) = demo_images()
     tight = np.ascontiguousarray(masked[75:185, 170:280])
-    finder = MaskDetector(looks_pose=False)   # dlib's pose templates would find her unframed
+    finder = MaskDetector(hog_detector(), looks_pose=False)   # dlib's pose templates would find her unframed
     calls = []
     search = finder.search.search
     monkeypatch.setattr(finder.search, "search",

@@ -10,12 +10,12 @@ from maskhog import tuning
 from skimage import data
 
 from maskhog.boxes import iou as box_iou
-from maskhog.detect import MaskHog
+from maskhog.detect import MaskHog, hog_detector
 from maskhog.modelfiles import ModelError
 from maskhog.detect.proposals import PROPOSAL_FILE, ProposalNet, nms, pyramid_scales
 
 HER_FACE = (174, 74, 273, 174)   # the astronaut's face in scikit-image's 512-px photo
-MODELS = MaskHog().folder
+MODELS = hog_detector().folder
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_nms_keeps_the_best_of_overlapping_boxes():
 
 
 def test_the_detector_adds_the_networks_boxes_where_no_template_box_is(astronaut):
-    detector = MaskHog()
+    detector = hog_detector()
     assert detector.proposals is not None
     low = detector.verifier.candidate_threshold
     templates = detector.template_faces(astronaut, low, network=True)
@@ -72,7 +72,7 @@ def test_the_detector_adds_the_networks_boxes_where_no_template_box_is(astronaut
     # Her face is found and judged a face.
     assert any(box_iou(f.box, HER_FACE) >= 0.5 for f in detector.detect(astronaut))
     # Without colour (the network's input) and without the verifier: both templates, as before.
-    before = MaskHog(proposals=False)
+    before = hog_detector(proposals=False)
     gray = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)
     assert detector.propose(gray, low) == before.propose(gray, low)
     assert detector.detect(gray) == before.detect(gray)
@@ -81,18 +81,18 @@ def test_the_detector_adds_the_networks_boxes_where_no_template_box_is(astronaut
 
 def test_the_pasted_face_template_moves_to_the_later_looks():
     """The network stands in for it at the first look; close-ups still get it."""
-    detector, without = MaskHog(), MaskHog(proposals=False)
+    detector, without = hog_detector(), hog_detector(proposals=False)
     assert detector.templates_scanned() == MaskHog.TEMPLATES[:1]
     assert detector.templates_scanned(network=False) == MaskHog.TEMPLATES
     assert detector.with_pose().templates_scanned() == MaskHog.TEMPLATES
     assert without.proposals is None and without.templates_scanned() == MaskHog.TEMPLATES
     # The linear verifier never learned the network's boxes: it gets the templates alone.
-    linear = MaskHog(verifier="linear")
+    linear = hog_detector(verifier="linear")
     assert linear.proposals is None and linear.templates_scanned() == MaskHog.TEMPLATES
 
 
 def test_huge_colour_photo_is_searched_shrunk_with_boxes_in_its_own_pixels(astronaut):
-    detector = MaskHog()
+    detector = hog_detector()
     big = np.full((5000, 5000, 3), 128, np.uint8)        # shrunk to 4096 px: her face then 72 px
     big[2000:2448, 2000:2448] = cv2.resize(astronaut, (448, 448), interpolation=cv2.INTER_AREA)
     boxes = [f.box for f in detector.network_faces(big, [])]

@@ -98,15 +98,15 @@ def test_shipped_detector_with_its_verifiers_on_held_out_scene_photos(shared):
     finds the most, and more by its score rule (mirror image, template score) than by the crop
     alone."""
     from maskhog.boxes import merge_duplicates
-    from maskhog.detect import MaskHog
+    from maskhog.detect import MaskHog, hog_detector
     from maskhog.training.metrics import detection_figures
     from maskhog.training.scenes import split_scenes
     from maskhog.io import read_image
     from maskhog.detect.verify import CnnFaceVerifier, FaceVerifier
 
     photos, (_, _, test) = split_scenes([shared / "scenes"], seed=0)
-    detector, linear = MaskHog(), MaskHog(verifier="linear").verifier
-    without = MaskHog(proposals=False)   # what the linear verifier and the templates alone get
+    detector, linear = hog_detector(), hog_detector(verifier="linear").verifier
+    without = hog_detector(proposals=False)   # what the linear verifier and the templates alone get
     assert detector.proposals is not None and without.proposals is None
     assert isinstance(detector.verifier, CnnFaceVerifier) and isinstance(linear, FaceVerifier)
     # The CNN verifier judges proposals from a lower template score than the linear one.

@@ -121,10 +121,12 @@ def detector_options(*, upsample: bool = True):
             return command(*args, detector=built, **kwargs)
 
         options = [
-            click.option("--detector", type=click.Choice(["maskhog", "dlib", "haar", "dnn"]), default=None,
-                         help="Face detector: maskhog's own (the default; finds masked faces), dlib's stock "
-                              "one or OpenCV's Haar cascade (both for unmasked faces; for comparison), or a "
-                              "network given by --detector-model."),
+            click.option("--detector", type=click.Choice(["maskhog", "hog", "dlib", "haar", "dnn"]), default=None,
+                         help="Face detector: maskhog's own (the default: YuNet and our fHOG template propose, "
+                              "our face verifier judges; finds masked faces), hog (the classical path: our "
+                              "fHOG templates and proposal network, no YuNet), dlib's stock one or OpenCV's "
+                              "Haar cascade (both for unmasked faces; for comparison), or a network given by "
+                              "--detector-model."),
             click.option("--templates", type=click.Path(exists=True, file_okay=False),
                          help="Folder of maskhog detector templates made by `maskhog train-detector` "
                               "(default: the shipped ones)."),

@@ -1,8 +1,10 @@
 """Finding faces: every detector behind one interface, and the search that uses them.
 
 =============  ====================================================================
-``maskhog``    our own: fHOG templates + a proposal network, judged by a face
-               verifier (:mod:`.fhog`, :mod:`.proposals`, :mod:`.verify`); the default
+``maskhog``    the default: YuNet (:mod:`.yunet`) and our fHOG scene template propose,
+               our CNN face verifier and YuNet's score judge (:mod:`.fhog`, :mod:`.verify`)
+``hog``        the classical path: fHOG templates + our proposal network, judged by
+               the face verifier (:mod:`.fhog`, :mod:`.proposals`), no YuNet
 ``dlib``       dlib's stock frontal-face HOG detector (:mod:`.stock`), for comparison
 ``haar``       OpenCV's Haar cascade (:mod:`.stock`), for comparison
 ``dnn``        a face detector network of your own, run by OpenCV DNN (:mod:`.dnn`)
@@ -24,12 +26,23 @@ from .dnn import DnnDetector
 from .fhog import MaskHog, models_folder
 from .looks import FaceSearch
 from .stock import DlibFrontal, HaarFrontal
+from .yunet import YuNet
 
 __all__ = ["Face", "Detector", "DETECTORS", "DlibFrontal", "DnnDetector", "FaceSearch", "HaarFrontal",
-           "MaskHog", "make_detector", "models_folder"]
+           "MaskHog", "YuNet", "hog_detector", "make_detector", "models_folder"]
+
+
+def hog_detector(upsample: int = 0, threshold: float | None = None, templates=None, verifier=True,
+                 pose: bool = False, proposals: bool = True) -> MaskHog:
+    """maskhog's classical detector (``--detector hog``): fHOG templates and the proposal
+    network judged by the face verifier, without YuNet (:class:`MaskHog` for the options)."""
+    from .. import tuning
+
+    return MaskHog(upsample, tuning.TEMPLATE_THRESHOLD if threshold is None else threshold, templates,
+                   verifier, pose, proposals, yunet=False)
 
 #: The detectors by name.
-DETECTORS = {"maskhog": MaskHog, "dlib": DlibFrontal, "haar": HaarFrontal, "dnn": DnnDetector}
+DETECTORS = {"maskhog": MaskHog, "hog": hog_detector, "dlib": DlibFrontal, "haar": HaarFrontal, "dnn": DnnDetector}
 
 
 def make_detector(name: str | None = None, **options) -> Detector:

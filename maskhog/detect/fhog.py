@@ -19,6 +19,7 @@ faces at precision 0.90 (docs/models.md).
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +30,17 @@ from ..io import scaled, to_bgr
 from ..perthread import PerThread
 from .base import dlib_faces, gray_within
 from .proposals import PROPOSAL_FILE, ProposalNet
+from ..modelfiles import ModelError
+from .convention import load_rules
 from .verify import CnnFaceVerifier, load_verifier
+from .yunet import YUNET_FILE, YuNet
 
 __all__ = ["MaskHog", "TEMPLATES", "models_folder"]
 
 #: The templates' file names in a detector folder: from scene photos, and with pasted faces.
 TEMPLATES = ("face_fhog48_scenes.svm", "face_fhog48_paste.svm")
+#: YuNet's score rule in a detector folder: which proposers, YuNet's weight, the threshold.
+YUNET_RULE_FILE = "face_yunet.json"
 
 
 def models_folder() -> Path:
@@ -72,7 +78,7 @@ class MaskHog(PerThread):
     TEMPLATES = TEMPLATES
 
     def __init__(self, upsample: int = 0, threshold: float = tuning.TEMPLATE_THRESHOLD, templates=None,
-                 verifier=True, pose: bool = False, proposals: bool = True):
+                 verifier=True, pose: bool = False, proposals: bool = True, yunet: bool = True):
         self.name = "maskhog"
         self.folder = Path(templates) if templates else models_folder()
         missing = [t for t in TEMPLATES if not (self.folder / t).is_file()]
@@ -89,7 +95,34 @@ class MaskHog(PerThread):
         if (proposals and (self.folder / PROPOSAL_FILE).is_file()
                 and (self.verifier is None or isinstance(self.verifier, CnnFaceVerifier))):
             self.proposals = ProposalNet(self.folder / PROPOSAL_FILE)
+        self.yunet = None
+        self.rules = {}
+        self.first_templates = True   # whether the first look scans our templates beside YuNet
+        if yunet:
+            self._use_yunet()
         self._detectors(TEMPLATES)   # fail now, with the folder's name, if a template is unreadable
+
+    def _use_yunet(self):
+        """Propose with YuNet too, where the folder has it, its score rule and the CNN verifier
+        (the rule weighs YuNet's score beside the verifier's: docs/design.md#detector-yunet)."""
+        path, rule_path = self.folder / YUNET_FILE, self.folder / YUNET_RULE_FILE
+        if not (path.is_file() and rule_path.is_file() and isinstance(self.verifier, CnnFaceVerifier)):
+            return
+        try:
+            rule = json.loads(rule_path.read_text())
+            self.yunet_weight = float(rule["yunet_weight"])
+            self.yunet_threshold = float(rule["threshold"])
+            self.yunet_alone = float(rule["alone_threshold"])
+            from_score = float(rule["from_score"])
+            network = "network" in rule["proposers"]
+            self.first_templates = "templates" in rule["proposers"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{rule_path}: not a YuNet score rule ({exc})") from None
+        self.rules = load_rules(self.folder)
+        self.yunet = YuNet(path, threshold=from_score)
+        if not network:
+            self.proposals = None   # YuNet proposes what the network did, and more
+
 
     def with_pose(self) -> "MaskHog":
         """This detector with dlib's pose templates scanned too (and all of ours: see
@@ -100,13 +133,29 @@ class MaskHog(PerThread):
         twin.pose = True
         return twin
 
+    def yunet_faces(self, image: np.ndarray, threshold: float | None = None) -> list[Face]:
+        """YuNet's boxes, in the box convention. Without ``threshold``: every proposal from its
+        score rule's ``from_score``, each with the template score that stands for it in the
+        verifier's rule (:data:`maskhog.tuning.NETWORK_SCORE` plus YuNet's log-odds times its
+        weight over the template's); with one: those of YuNet score ``threshold`` or more, with
+        that template-equivalent score too, for a detector that cannot verify (gray images)."""
+        boxes, scores = self.yunet.raw(image, threshold)
+        p = np.clip(scores, 1e-4, 1 - 1e-4)
+        equivalent = tuning.NETWORK_SCORE + self.yunet_weight / self.verifier.template_weight * np.log(p / (1 - p))
+        return [Face(tuple(int(round(v)) for v in b), float(e)) for b, e in zip(boxes, equivalent)]
+
+    def in_convention(self, faces: list[Face], source: str) -> list[Face]:
+        """``faces`` of proposer ``source`` moved onto the box convention (:mod:`.convention`)."""
+        rule = self.rules.get(source)
+        return faces if rule is None else [Face(rule.apply(f.box), f.score, f.pose) for f in faces]
+
     def templates_scanned(self, network: bool = True) -> tuple[str, ...]:
         """Our templates this detector scans, with the proposal network (``network``, where the
         folder has one) or without. Beside the network the first look leaves out the template
         that learned face photos pasted into scenes: the network finds more of the scene faces
         it adds, in less time. It stays in the later looks at framed close-ups (:meth:`with_pose`),
         the kind of face it learned, and wherever the network does not run (gray images)."""
-        if network and self.proposals is not None and not self.pose:
+        if network and (self.proposals is not None or self.yunet is not None) and not self.pose:
             return TEMPLATES[:1]
         return TEMPLATES
 
@@ -127,10 +176,23 @@ class MaskHog(PerThread):
 
     def propose(self, image: np.ndarray, threshold: float) -> list[Face]:
         """Every template's boxes scoring ``threshold`` or more (the same face may come twice),
-        then, in a colour image, the proposal network's boxes where no template box is."""
-        network = self.proposals is not None and np.ndim(image) == 3   # it needs colour
-        faces = self.template_faces(image, threshold, network)
-        return faces + self.network_faces(image, faces) if network else faces
+        then, in a colour image, the proposal network's boxes where no template box is, and
+        YuNet's (:meth:`yunet_faces`), each as its proposer framed it."""
+        return [face for face, _ in self.sourced_proposals(image, threshold)]
+
+    def sourced_proposals(self, image: np.ndarray, threshold: float) -> list[tuple[Face, str]]:
+        """:meth:`propose`'s boxes, each with its proposer: ``"templates"``, ``"network"`` or ``"yunet"``."""
+        colour = np.ndim(image) == 3   # the networks need colour
+        network = self.proposals is not None and colour
+        with_yunet = self.yunet is not None and colour
+        faces = ([] if with_yunet and not (self.first_templates or self.pose)
+                 else self.template_faces(image, threshold, network or with_yunet))
+        out = [(f, "templates") for f in faces]
+        if network:
+            out += [(f, "network") for f in self.network_faces(image, faces)]
+        if self.yunet is not None and colour:
+            out += [(f, "yunet") for f in self.yunet_faces(image)]
+        return out
 
     def network_faces(self, image: np.ndarray, faces: list[Face], threshold: float | None = None,
                       min_face: float | None = None) -> list[Face]:
@@ -167,11 +229,18 @@ class MaskHog(PerThread):
         return [face for face in faces if face.score >= threshold]
 
     def detect(self, image: np.ndarray, *, verify: bool = True) -> list[Face]:
-        """Faces in a BGR or gray uint8 image, best first; ``verify=False``: the templates alone."""
+        """Faces in a BGR or gray uint8 image, best first, their boxes in the box convention
+        (:mod:`.convention`); ``verify=False``: the templates alone, as on gray images (YuNet's
+        precision was measured with the verifier in colour only)."""
         verify = verify and self.verifier is not None and np.ndim(image) == 3   # it needs colour
         if not verify:   # the network's boxes have no score of their own: templates alone
-            return merge_duplicates(self.template_faces(image, self.threshold))
+            return merge_duplicates(self.in_convention(self.template_faces(image, self.threshold), "templates"))
         # Judge every proposal before merging duplicates, so that a rejected box
-        # cannot hide a face it overlaps.
-        proposals = self.propose(image, min(self.threshold, self.verifier.candidate_threshold))
-        return merge_duplicates(self.verifier.keep(image, proposals, self.threshold))
+        # cannot hide a face it overlaps; judge each box as its proposer framed it (as the
+        # verifier learned), then move it onto the convention, so that duplicates agree.
+        sourced = self.sourced_proposals(image, min(self.threshold, self.verifier.candidate_threshold))
+        # With YuNet, the threshold its score rule was chosen with (face_yunet.json).
+        cut = {"score_threshold": self.yunet_threshold} if self.yunet is not None else {}
+        kept = {id(f) for f in self.verifier.keep(image, [f for f, _ in sourced], self.threshold, **cut)}
+        return merge_duplicates([moved for face, source in sourced if id(face) in kept
+                                 for moved in self.in_convention([face], source)])

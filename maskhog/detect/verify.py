@@ -197,17 +197,19 @@ class CnnFaceVerifier:
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             raise ModelError(f"{path}: face verifier settings are not valid ({exc})") from None
 
-    def face_scores(self, crops, template_scores) -> np.ndarray:
+    def face_scores(self, crops, template_scores, threshold: float | None = None) -> np.ndarray:
         """The score each proposal is kept by: the network's face log-odds of its crop, plus
         :attr:`template_weight` times the template's score; where :attr:`mirror`, the crop's
         odds are averaged with its mirror image's wherever that could turn the verdict (within
         :data:`maskhog.tuning.MIRROR_BAND` of :attr:`score_threshold`). A second look and the
-        template's own opinion keep more faces at the same precision (docs/design.md#verifier-score)."""
+        template's own opinion keep more faces at the same precision (docs/design.md#verifier-score).
+        ``threshold``: the one the scores will be cut at, when not :attr:`score_threshold`."""
         crops = np.asarray(crops)
         odds = self._odds(crops)
         score = odds + self.template_weight * np.asarray(template_scores, np.float64)
         if self.mirror:
-            near = np.flatnonzero(np.abs(score - self.score_threshold) <= tuning.MIRROR_BAND)
+            cut = self.score_threshold if threshold is None else threshold
+            near = np.flatnonzero(np.abs(score - cut) <= tuning.MIRROR_BAND)
             if len(near):
                 score[near] += (self._odds(crops[near][:, :, ::-1]) - odds[near]) / 2
         return score
@@ -217,15 +219,19 @@ class CnnFaceVerifier:
         z = self.net.logits(np.ascontiguousarray(crops))
         return z[:, 1] - z[:, 0]
 
-    def keep(self, image: np.ndarray, faces, fallback: float, threshold: float | None = None) -> list:
+    def keep(self, image: np.ndarray, faces, fallback: float, threshold: float | None = None,
+             score_threshold: float | None = None) -> list:
         """The proposals that are faces (as :meth:`FaceVerifier.keep`): a score of
-        :attr:`score_threshold` or more (:meth:`face_scores`), or, when ``threshold`` is
-        given, a face probability of the crop alone of ``threshold`` or more."""
+        ``score_threshold`` (default :attr:`score_threshold`) or more (:meth:`face_scores`),
+        or, when ``threshold`` is given, a face probability of the crop alone of ``threshold``
+        or more."""
+        cut = self.score_threshold if score_threshold is None else float(score_threshold)
+
         def judge(bgr, faces):
             crops = crop_faces(bgr, [f.box for f in faces], self.crop)
             chroma = color_features(crops)[:, -32:]   # mean Cr, Cb of a 4x4 grid
             if threshold is None:
-                verdict = self.face_scores(crops, [f.score for f in faces]) >= self.score_threshold
+                verdict = self.face_scores(crops, [f.score for f in faces], cut) >= cut
             else:
                 verdict = self.net.classify_crops(crops)[:, 1] >= threshold
             return verdict, neutral_chroma(chroma)

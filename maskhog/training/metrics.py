@@ -15,9 +15,11 @@ from collections import Counter
 import numpy as np
 
 from ..boxes import iou as iou_of
+from ..boxes import overlap as overlap_of
 from ..labels import CLASSES
 
-__all__ = ["MATCH_IOU", "classification_metrics", "detection_figures", "match_faces"]
+__all__ = ["MATCH_IOU", "TOLERANT_INSIDE", "TOLERANT_SIDES", "classification_metrics", "detection_figures",
+           "match_boxes", "match_faces", "same_face"]
 
 
 def classification_metrics(y_true, proba: np.ndarray, classes) -> dict:
@@ -55,32 +57,67 @@ def classification_metrics(y_true, proba: np.ndarray, classes) -> dict:
 
 #: A detection finds an annotated face when their boxes overlap at this IoU or more.
 MATCH_IOU = 0.4
+#: The convention-tolerant match: one box at least this share inside the other ...
+TOLERANT_INSIDE = 0.8
+#: ... and each side within this factor of the other's.
+TOLERANT_SIDES = 2.0
 
 
-def match_faces(found, truth, min_side: int = 24, iou: float = MATCH_IOU):
-    """Score one photo's detections: ``(faces counted per class, found per class, false detections)``.
+def same_face(found, box, iou: float = MATCH_IOU, tolerant: bool = False) -> float:
+    """How well a detection ``found`` frames the annotated ``box``: their IoU where it is at least
+    ``iou``, else 0. ``tolerant`` also accepts boxes framed by another convention (eyes to mask
+    against brow to chin): one box at least :data:`TOLERANT_INSIDE` inside the other and each
+    side within :data:`TOLERANT_SIDES` of the other's; such a match scores the IoU found, or
+    ``iou`` where that is lower."""
+    overlap = iou_of(found, box)
+    if overlap >= iou:
+        return overlap
+    if tolerant:
+        inter, a, b = overlap_of(found, box)
+        sides = [(found[2] - found[0], box[2] - box[0]), (found[3] - found[1], box[3] - box[1])]
+        if (min(a, b) > 0 and inter >= TOLERANT_INSIDE * min(a, b)
+                and all(max(p, q) <= TOLERANT_SIDES * min(p, q) for p, q in sides)):
+            return max(overlap, iou)
+    return 0.0
 
-    ``truth`` holds ``(label, x1, y1, x2, y2)``; a face counts when its shorter
-    side is at least ``min_side``, and a detection on a smaller one is neither
-    right nor wrong. Detections, best score first, take the unclaimed face
-    they overlap most at IoU >= ``iou``; the rest are false.
-    """
+
+def match_boxes(found, truth, min_side: int = 24, iou: float = MATCH_IOU, tolerant: bool = False):
+    """Match one photo's detections to its annotated faces: ``(found, counted, false)``, where
+    ``found[k]`` says whether face ``k`` of ``truth`` was found, ``counted[k]`` whether its shorter
+    side is at least ``min_side`` (a detection on a smaller one is neither right nor wrong), and
+    ``false`` counts the detections that found no face. Detections, best score first, take the
+    unclaimed face they frame best (:func:`same_face`)."""
     counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
     used = [False] * len(truth)
-    n, hit, false = Counter(), Counter(), 0
-    for (label, *_), c in zip(truth, counted):
-        n[label] += c
+    false = 0
     for face in sorted(found, key=lambda f: -f.score):
-        best, j = iou, -1
+        best, j = 0.0, -1
         for k, (_, *box) in enumerate(truth):
-            overlap = iou_of(face.box, box) if not used[k] else 0.0
-            if overlap >= best:
+            overlap = same_face(face.box, box, iou, tolerant) if not used[k] else 0.0
+            if overlap > 0 and overlap >= best:
                 best, j = overlap, k
         if j < 0:
             false += 1
         else:
             used[j] = True
-            hit[truth[j][0]] += counted[j]
+    return used, counted, false
+
+
+def match_faces(found, truth, min_side: int = 24, iou: float = MATCH_IOU, tolerant: bool = False):
+    """Score one photo's detections: ``(faces counted per class, found per class, false detections)``.
+
+    ``truth`` holds ``(label, x1, y1, x2, y2)``; a face counts when its shorter
+    side is at least ``min_side``, and a detection on a smaller one is neither
+    right nor wrong. Detections, best score first, take the unclaimed face
+    they overlap most at IoU >= ``iou`` (or, ``tolerant``, frame in another
+    convention: :func:`same_face`); the rest are false.
+    """
+    used, counted, false = match_boxes(found, truth, min_side, iou, tolerant)
+    n, hit = Counter(), Counter()
+    for (label, *_), c, u in zip(truth, counted, used):
+        n[label] += c
+        if c and u:
+            hit[label] += 1
     return n, hit, false
 
 

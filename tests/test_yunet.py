@@ -1,0 +1,101 @@
+"""YuNet as a face proposer, and the one box convention every proposer's boxes follow."""
+
+import numpy as np
+import pytest
+from skimage import data
+
+from maskhog.boxes import Face, iou
+from maskhog.detect import make_detector
+from maskhog.detect.convention import BoxRule, fit_rule, load_rules
+from maskhog.detect.fhog import models_folder
+from maskhog.detect.yunet import YuNet
+from maskhog.modelfiles import ModelError
+from maskhog.training.metrics import match_faces, same_face
+
+#: The astronaut's face in scikit-image's 512-px photo, framed brow to chin, ear to ear.
+ASTRONAUT_FACE = (174, 74, 273, 174)
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+def test_yunet_finds_the_astronaut_and_moves_its_box_onto_the_convention(astronaut):
+    faces = YuNet().detect(astronaut)
+    assert len(faces) == 1 and faces[0].score > 0.8
+    own = YuNet(rule=BoxRule()).detect(astronaut)[0]
+    assert iou(faces[0].box, ASTRONAUT_FACE) > 0.6
+    # Its own box reaches up the forehead; the convention's is moved down to brow to chin.
+    assert faces[0].box[1] > own.box[1] and faces[0].box[3] > own.box[3]
+
+
+def test_every_proposer_frames_the_same_face_alike(astronaut):
+    """The default detector's box (YuNet, judged by the verifier) and the classical one's
+    (fHOG templates) agree once each follows the convention."""
+    new, classical = make_detector("maskhog"), make_detector("hog")
+    assert new.yunet is not None and classical.yunet is None
+    (a,), (b,) = new.detect(astronaut), classical.detect(astronaut)
+    assert iou(a.box, b.box) > 0.7 and iou(a.box, ASTRONAUT_FACE) > 0.6
+
+
+def test_yunet_finds_nothing_in_a_plain_wall_and_reads_gray_images(astronaut):
+    y = YuNet()
+    assert y.detect(np.full((480, 640, 3), 128, np.uint8)) == []
+    gray = np.ascontiguousarray(astronaut.mean(axis=2).astype(np.uint8))
+    assert len(y.detect(gray)) == 1
+
+
+def test_a_file_that_is_not_yunet_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "face_yunet_n.onnx"
+    bad.write_bytes(b"not a network")
+    with pytest.raises(ModelError, match="face_yunet_n.onnx"):
+        YuNet(bad)
+
+
+def test_a_rule_fitted_on_moved_boxes_moves_them_back():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 400, (50, 2))
+    sides = rng.uniform(24, 200, (50, 1))
+    truth = np.hstack([truth, truth + sides * [1.0, 1.2]])
+    true_rule = BoxRule(dx=0.05, dy=-0.1, sx=1.1, sy=0.9)
+    # Boxes found as a proposer that frames faces by another rule would frame them.
+    inverse = BoxRule(dx=-0.05 / 1.1, dy=0.1 / 0.9, sx=1 / 1.1, sy=1 / 0.9)
+    found = np.array([inverse.apply(b) for b in truth], float)
+    rule = fit_rule(found, truth)
+    assert rule.sx == pytest.approx(1.1, abs=0.02) and rule.sy == pytest.approx(0.9, abs=0.02)
+    assert np.mean([iou(rule.apply(f), t) for f, t in zip(found, truth)]) > 0.95
+
+
+def test_the_shipped_rules_are_the_ones_the_detector_uses():
+    rules = load_rules(models_folder())
+    assert set(rules) == {"templates", "network", "yunet"}
+    # YuNet frames from the eyebrows up: its boxes move down onto the convention.
+    assert rules["yunet"].dy > 0.05
+
+
+def test_the_tolerant_match_finds_a_face_framed_eyes_to_mask():
+    face = ("with_mask", 100, 100, 200, 200)
+    half = Face((125, 115, 185, 165), 1.0)     # inside the face, 0.3 of its area
+    assert iou(half.box, face[1:]) < 0.4
+    assert match_faces([half], [face])[1]["with_mask"] == 0
+    assert match_faces([half], [face], tolerant=True)[1]["with_mask"] == 1
+    # A box three times the face is no match, even tolerant: sides within 2x.
+    assert same_face((50, 50, 350, 350), face[1:], tolerant=True) == 0.0
+
+
+def test_yunet_boxes_in_the_convention_frame_held_out_faces_better(shared):
+    from maskhog.io import read_image
+    from maskhog.training.scenes import split_scenes
+
+    photos, (_, _, test) = split_scenes([shared / "scenes"])
+    ours, own = YuNet(), YuNet(rule=BoxRule())
+    better = []
+    for path in test[:25]:
+        image = read_image(path)
+        for (_, box), (a, b) in ((t, pair) for t in photos[path] if min(t[1][2] - t[1][0], t[1][3] - t[1][1]) >= 48
+                                 for pair in [(max((iou(f.box, t[1]) for f in ours.detect(image)), default=0),
+                                               max((iou(f.box, t[1]) for f in own.detect(image)), default=0))]):
+            if a > 0.3:
+                better.append(a - b)
+    assert len(better) > 20 and np.mean(better) > 0.03
