@@ -8,6 +8,7 @@ catches its own failure and reports it, so one broken part never hides the other
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -86,12 +87,23 @@ def _loader(name: str):
     from .detect.proposals import ProposalNet
     from .detect.verify import CnnFaceVerifier, FaceVerifier
 
+    from .detect.convention import load_rules
+    from .detect.yunet import YuNet
+
     if name.endswith(".svm"):
         import dlib
 
         return lambda p: dlib.fhog_object_detector(str(p))
+
+    def yunet(path):   # a real detection: the network is built on first use
+        import numpy as np
+
+        YuNet(path).detect(np.zeros((64, 64, 3), np.uint8))
+
     return {"default.npz": MaskClassifier.load, "cnn.onnx": CnnClassifier, "face_proposals.onnx": ProposalNet,
-            "face_verifier.npz": FaceVerifier.load, "face_verifier.onnx": CnnFaceVerifier}.get(name)
+            "face_verifier.npz": FaceVerifier.load, "face_verifier.onnx": CnnFaceVerifier,
+            "face_yunet_n.onnx": yunet, "box_convention.json": lambda p: load_rules(p.parent),
+            "face_yunet.json": lambda p: json.loads(p.read_text())}.get(name)
 
 
 def models(folder=None) -> list[dict]:
@@ -104,7 +116,9 @@ def models(folder=None) -> list[dict]:
         record = {"name": path.name, "path": str(path), "bytes": path.stat().st_size,
                   "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         load = _loader(path.name)
-        if load is None:
+        if path.suffix in (".LICENSE", ".NOTICE"):
+            record["loads"] = None   # a model's licence or origin, shipped beside it
+        elif load is None:
             record["loads"], record["error"] = None, "not a file maskhog loads"
         else:
             try:

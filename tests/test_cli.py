@@ -273,23 +273,29 @@ def test_running_needs_no_training_extras_and_training_names_the_one_to_install(
     assert out.returncode == 1 and "pip install 'maskhog[train]'" in out.stderr
 
 
-def test_predict_gives_the_recorded_output():
+# The default detector, and the classical path (--detector hog), whose output must not move.
+RECORDINGS = [("", []), ("_hog", ["--detector", "hog"])]
+
+
+@pytest.mark.parametrize("suffix, args", RECORDINGS)
+def test_predict_gives_the_recorded_output(suffix, args):
     """The JSON lines of the demo and of three scene photos, as recorded (tests/data/README.md)."""
     from pathlib import Path
 
     data = Path(__file__).with_name("data")
-    result = CliRunner().invoke(main, ["predict", "--demo"])
-    assert result.exit_code == 0 and result.stdout == (data / "predict_demo.jsonl").read_text()
+    result = CliRunner().invoke(main, ["predict", "--demo", *args])
+    assert result.exit_code == 0 and result.stdout == (data / f"predict_demo{suffix}.jsonl").read_text()
 
 
-def test_predict_gives_the_recorded_output_on_scene_photos(shared):
+@pytest.mark.parametrize("suffix, args", RECORDINGS)
+def test_predict_gives_the_recorded_output_on_scene_photos(shared, suffix, args):
     from pathlib import Path
 
     data = Path(__file__).with_name("data")
     images = shared / "scenes" / "images"
-    expected = (data / "predict_scenes.jsonl").read_text().splitlines()
+    expected = (data / f"predict_scenes{suffix}.jsonl").read_text().splitlines()
     names = [json.loads(line)["image"] for line in expected]
-    result = CliRunner().invoke(main, ["predict", *(str(images / n) for n in names)])
+    result = CliRunner().invoke(main, ["predict", *args, *(str(images / n) for n in names)])
     got = [line.replace(str(images) + "/", "") for line in result.stdout.splitlines()]
     assert result.exit_code == 0 and got == expected
 
