@@ -209,7 +209,7 @@ def main():
     models = default_model_path().parent
     svm_files = [default_model_path()]
     detector_files = (sorted(models.glob("face_fhog48_*.svm")) + sorted(models.glob("face_verifier.*"))
-                      + sorted(models.glob("face_proposals.*")))
+                      + sorted(models.glob("face_proposals.*")) + sorted(models.glob("face_yunet_n.onnx")))
     sizes_crops = {"HOG+SVM": kb(*svm_files), "CNN": kb(default_cnn_path()),
                    "cascade": kb(*svm_files, default_cnn_path()),
                    "AIZOO SSD": kb(ssd_folder / "face_mask_detection.caffemodel")}
