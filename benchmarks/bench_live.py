@@ -1,6 +1,7 @@
 """Live video: maskhog's loop against the AIZOO SSD peer, on the same generated video.
 
     python benchmarks/bench_live.py [--data ../shared/data] [--seconds 60] [--stage svm|cnn|cascade]
+                                    [--sinks URL ...]
 
 Builds a reproducible 640x480, 30-fps video: faces cut (with context) from
 held-out scene photos (the shipped classifier's test split, faces of 40 px or
@@ -232,6 +233,9 @@ def main():
                         help="maskhog's classifier (maskhog live --stage).")
     parser.add_argument("--live-args", default="",
                         help="More options for maskhog live, e.g. '--detect-every 1'.")
+    parser.add_argument("--sinks", action="append", default=[], metavar="URL",
+                        help="Also time live with these --events sinks against none, alternately "
+                             "(repeatable; e.g. sqlite:///tmp/e.db and mqtt://127.0.0.1:1883/bench)")
     parser.add_argument("--ssd-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ssd_only:
@@ -243,6 +247,12 @@ def main():
         events, ours, wall = run_maskhog(video, stage=args.stage, extra=extra)
         ssd_out, peer = run_ssd(video, args.data.parent / "models" / "aizoo-ssd")
         events_rt, ours_rt, _ = run_maskhog(video, realtime=True, stage=args.stage, extra=extra)
+        # Sinks against none, alternately, so the machine's drift falls on both alike.
+        with_sinks, without = [], []
+        for _ in range(3 if args.sinks else 0):
+            without.append(run_maskhog(video, stage=args.stage, extra=extra)[1]["fps"])
+            sinks = [a for url in args.sinks for a in ("--events", url)]
+            with_sinks.append(run_maskhog(video, stage=args.stage, extra=extra + sinks)[1]["fps"])
 
     # Per person: a track is the person it appeared on; its label is the smoothed label it
     # had when it left. The SSD's label for a person is the majority of its frame labels.
@@ -279,6 +289,9 @@ def main():
           f"among those found: maskhog {right_ours:.2f}, SSD {right_ssd:.2f}")
     print(f"maskhog capture-to-verdict p95: {ours.get('verdict_ms_p95', '-')} ms "
           f"(realtime: {ours_rt.get('verdict_ms_p95', '-')} ms)")
+    if args.sinks:
+        print(f"live with sinks {' '.join(args.sinks)}: fps {with_sinks} against {without} without; "
+              f"{sum(with_sinks) / sum(without):.1%} of the frame rate without")
     print(f"maskhog / SSD frames per second: {ours['fps'] / peer['fps']:.2f}x; "
           f"maskhog stages (ms per frame): {ours['stage_ms']}; whole command {wall:.1f} s")
 
