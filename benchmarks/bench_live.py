@@ -259,8 +259,8 @@ def main():
     person, said = {}, {}
     for e in events:
         if e["event"] == "appeared":
-            person[e["track"]] = truth_at(truth, e["frame"], e["box"])
-        k = person.get(e["track"])
+            person[e["track_id"]] = truth_at(truth, e["frame"], e["box"])
+        k = person.get(e["track_id"])
         if e["event"] == "left" and k is not None:
             said.setdefault(k, e["label"])
     votes = {}
