@@ -85,9 +85,8 @@ def _loader(name: str):
     """The function that loads a shipped model file the way maskhog does (checks included)."""
     from .classify import CnnClassifier, MaskClassifier
     from .detect.proposals import ProposalNet
-    from .detect.verify import CnnFaceVerifier, FaceVerifier
-
     from .detect.convention import load_rules
+    from .detect.verify import CnnFaceVerifier, FaceVerifier
     from .detect.yunet import YuNet
 
     if name.endswith(".svm"):
@@ -95,14 +94,9 @@ def _loader(name: str):
 
         return lambda p: dlib.fhog_object_detector(str(p))
 
-    def yunet(path):   # a real detection: the network is built on first use
-        import numpy as np
-
-        YuNet(path).detect(np.zeros((64, 64, 3), np.uint8))
-
     return {"default.npz": MaskClassifier.load, "cnn.onnx": CnnClassifier, "face_proposals.onnx": ProposalNet,
             "face_verifier.npz": FaceVerifier.load, "face_verifier.onnx": CnnFaceVerifier,
-            "face_yunet_n.onnx": yunet, "box_convention.json": lambda p: load_rules(p.parent),
+            "face_yunet_n.onnx": YuNet, "box_convention.json": lambda p: load_rules(p.parent),
             "face_yunet.json": lambda p: json.loads(p.read_text())}.get(name)
 
 

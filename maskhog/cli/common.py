@@ -122,8 +122,8 @@ def detector_options(*, upsample: bool = True):
 
         options = [
             click.option("--detector", type=click.Choice(["maskhog", "hog", "dlib", "haar", "dnn"]), default=None,
-                         help="Face detector: maskhog's own (the default: YuNet and our fHOG template propose, "
-                              "our face verifier judges; finds masked faces), hog (the classical path: our "
+                         help="Face detector: maskhog's own (the default: YuNet proposes, our face verifier "
+                              "judges; finds masked faces; our fHOG templates on gray images), hog (the classical path: our "
                               "fHOG templates and proposal network, no YuNet), dlib's stock one or OpenCV's "
                               "Haar cascade (both for unmasked faces; for comparison), or a network given by "
                               "--detector-model."),

@@ -1,8 +1,9 @@
 """Finding faces: every detector behind one interface, and the search that uses them.
 
 =============  ====================================================================
-``maskhog``    the default: YuNet (:mod:`.yunet`) and our fHOG scene template propose,
-               our CNN face verifier and YuNet's score judge (:mod:`.fhog`, :mod:`.verify`)
+``maskhog``    the default: YuNet (:mod:`.yunet`) proposes, our CNN face verifier and
+               YuNet's score judge (:mod:`.fhog`, :mod:`.verify`); our fHOG templates on
+               gray images and in the later looks
 ``hog``        the classical path: fHOG templates + our proposal network, judged by
                the face verifier (:mod:`.fhog`, :mod:`.proposals`), no YuNet
 ``dlib``       dlib's stock frontal-face HOG detector (:mod:`.stock`), for comparison

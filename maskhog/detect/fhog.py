@@ -123,7 +123,6 @@ class MaskHog(PerThread):
         if not network:
             self.proposals = None   # YuNet proposes what the network did, and more
 
-
     def with_pose(self) -> "MaskHog":
         """This detector with dlib's pose templates scanned too (and all of ours: see
         :meth:`templates_scanned`), sharing its face verifier: the later looks' detector."""
@@ -133,13 +132,13 @@ class MaskHog(PerThread):
         twin.pose = True
         return twin
 
-    def yunet_faces(self, image: np.ndarray, threshold: float | None = None) -> list[Face]:
-        """YuNet's boxes, in the box convention. Without ``threshold``: every proposal from its
-        score rule's ``from_score``, each with the template score that stands for it in the
-        verifier's rule (:data:`maskhog.tuning.NETWORK_SCORE` plus YuNet's log-odds times its
-        weight over the template's); with one: those of YuNet score ``threshold`` or more, with
-        that template-equivalent score too, for a detector that cannot verify (gray images)."""
-        boxes, scores = self.yunet.raw(image, threshold)
+    def yunet_faces(self, image: np.ndarray) -> list[Face]:
+        """YuNet's boxes from its score rule's ``from_score``, as YuNet framed them (the verifier
+        judges them so; :meth:`detect` moves the kept ones onto the convention), each with the
+        template score that stands for it in the verifier's rule
+        (:data:`maskhog.tuning.NETWORK_SCORE` plus YuNet's log-odds times its weight over the
+        template's)."""
+        boxes, scores = self.yunet.raw(image)
         p = np.clip(scores, 1e-4, 1 - 1e-4)
         equivalent = tuning.NETWORK_SCORE + self.yunet_weight / self.verifier.template_weight * np.log(p / (1 - p))
         return [Face(tuple(int(round(v)) for v in b), float(e)) for b, e in zip(boxes, equivalent)]
