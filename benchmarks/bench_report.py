@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from maskhog.events import schema
+from maskhog.events.event import utc_now, utc_text
 
 LOCATIONS = {"entrance": 0.92, "ward-3": 0.81, "canteen": 0.55, "lab": 0.97}
 CAMERAS = ("a", "b")
@@ -49,7 +50,6 @@ def make_db(path: Path, events: int, days: int = 90, seed: int = 0) -> dict:
     end = datetime.now(timezone.utc)
     start = (end - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     per_run = max(1, round(events / 2.45 / ((days + 1) * len(LOCATIONS) * len(CAMERAS))))
-    stamp = lambda t: t.isoformat(timespec="milliseconds").replace("+00:00", "Z")   # noqa: E731
     written, people, batch = 0, 0, []
     for day in range(days + 1):   # the last is today, up to now
         for location, rate in LOCATIONS.items():
@@ -70,7 +70,7 @@ def make_db(path: Path, events: int, days: int = 90, seed: int = 0) -> dict:
                         seq.append(("alert", label, t + timedelta(seconds=3)))
                     seq.append(("left", label, t + timedelta(seconds=rng.uniform(4, 30))))
                     for kind, lab, when in seq:
-                        batch.append((uuid.uuid4().hex, stamp(when), f"{location}-{camera}", location, track, kind,
+                        batch.append((uuid.uuid4().hex, utc_text(when), f"{location}-{camera}", location, track, kind,
                                       lab, 0.9, 80, "[0, 0, 80, 96]", 0, None))
                     people += 1
                     written += len(seq)
@@ -160,7 +160,7 @@ def main():
             track = 100_000
             while not stop.is_set():
                 track += 1
-                now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                now = utc_now()
                 db.execute(insert, (uuid.uuid4().hex, now, "entrance-a", "entrance", track, "appeared",
                                     "with_mask", 0.9, 80, "[0, 0, 80, 96]", 0, None))
                 time.sleep(0.01)

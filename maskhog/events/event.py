@@ -26,16 +26,22 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-__all__ = ["EVENT_KINDS", "FIELDS", "make_event", "utc_now"]
+__all__ = ["EVENT_KINDS", "FIELDS", "make_event", "utc_now", "utc_text"]
 
 EVENT_KINDS = ("appeared", "changed", "left", "allow", "deny", "alert")
 FIELDS = ("event_id", "time", "camera", "location", "track_id", "event", "label", "score",
           "face_px", "box", "frame", "snapshot")
 
 
+def utc_text(moment: datetime) -> str:
+    """``moment`` as an event's ``time`` holds it: UTC ISO 8601 with milliseconds and a ``Z``
+    (text that sorts as time does, so SQLite compares it as it is)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    """The current time as UTC ISO 8601 with milliseconds and a ``Z``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as :func:`utc_text` writes it."""
+    return utc_text(datetime.now(timezone.utc))
 
 
 def make_event(kind: str, *, track_id: int, label: str | None, score: float, box, camera: str,

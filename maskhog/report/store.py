@@ -10,6 +10,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..events.event import utc_text
+
 __all__ = ["Store", "StoreError", "open_store"]
 
 
@@ -45,10 +47,9 @@ class Store:
 
     def time(self, moment: datetime):
         """A UTC time as the ``time`` column holds it, for comparisons."""
-        moment = moment.astimezone(timezone.utc)
         if self.dialect == "postgresql":
-            return moment
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            return moment.astimezone(timezone.utc)
+        return utc_text(moment)
 
     def epoch(self, column: str) -> str:
         """SQL for ``column`` as whole seconds since 1970 (UTC)."""
