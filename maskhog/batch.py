@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
-from .io import ImageError, read_image
+from .io import ImageBytes, ImageError, read_image
+from .memory import keep_image_buffers
 from .messages import about, to_stderr
 
 __all__ = ["Done", "run_batch", "CHUNK"]
@@ -57,9 +58,11 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
     Parameters
     ----------
     items : iterable of (name, source)
-        ``source`` is an image file's path, a decoded BGR image, or an
-        :class:`~maskhog.io.ImageError` (an input already known to be bad:
-        it comes back as an error in its place).
+        ``source`` is an image file's path, its contents
+        (:class:`~maskhog.io.ImageBytes`, for workers that cannot see the
+        file), a decoded BGR image, or an :class:`~maskhog.io.ImageError`
+        (an input already known to be bad: it comes back as an error in
+        its place).
     work : callable
         Takes one BGR image. With ``jobs > 1`` or a cluster it is pickled once
         per worker, so it must pickle (a :class:`~maskhog.pipeline.MaskDetector`'s
@@ -80,6 +83,7 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
     maskhog.cluster.ClusterError
         The cluster cannot be used (unreachable, no workers, another maskhog).
     """
+    keep_image_buffers()
     if cluster is not None:
         from .cluster import connected, ordered_map
 
@@ -129,7 +133,7 @@ def _do(name, source, work, keep) -> Done:
     if isinstance(source, ImageError):
         return Done(name, None, None, str(source))
     try:
-        image = read_image(source) if isinstance(source, (str, os.PathLike)) else source
+        image = read_image(source) if isinstance(source, (str, os.PathLike, ImageBytes)) else source
     except ImageError as exc:
         return Done(name, None, None, str(exc))
     with about(name):   # a warning during the work names its input
@@ -142,14 +146,21 @@ def _do(name, source, work, keep) -> Done:
 _work: Callable | None = None
 
 
-def _start_worker(work, owner: int) -> None:
-    """Set up one worker process: its work, one OpenCV thread (the processes are the
-    parallelism), Ctrl-C left to the parent, and a watch on the process that owns the pool."""
+def prepare_worker() -> None:
+    """Set up a process that works beside others (a ``--jobs`` or Dask worker): one OpenCV
+    thread, since the processes are the parallelism, and image buffers kept for the next image."""
     import cv2
 
+    cv2.setNumThreads(1)
+    keep_image_buffers()
+
+
+def _start_worker(work, owner: int) -> None:
+    """Set up one worker process: :func:`prepare_worker`, its work, Ctrl-C left to the
+    parent, and a watch on the process that owns the pool."""
     global _work
     _work = work
-    cv2.setNumThreads(1)
+    prepare_worker()
     to_stderr()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the owner stops us, after its own cleanup
 

@@ -198,10 +198,9 @@ class SharedWork(WorkerPlugin):
         self.shared, self.problem = None, None
 
     def setup(self, worker) -> None:
-        import cv2
+        from .batch import prepare_worker
 
-        # A worker's threads are the parallelism: OpenCV's own pool would only compete.
-        cv2.setNumThreads(1)
+        prepare_worker()
         if self.version != __version__:   # a worker that joined after the check at connect
             self.problem = f"worker {worker.address} has maskhog {__version__}, the run {self.version}"
             return

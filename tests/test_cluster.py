@@ -86,6 +86,35 @@ def test_predict_on_the_cluster_equals_one_process_on_shared_photos(cluster, sha
     assert len(there.stdout.splitlines()) == len(paths) and there.stdout == here.stdout
 
 
+def test_images_sent_as_bytes_give_what_paths_give(cluster, client, variants, one_process):
+    """--send-images: this process reads each file and the workers decode its contents.
+    Given under names that exist on no machine, the images can only come as bytes."""
+    from maskhog.batch import run_batch
+    from maskhog.classify import make_classifier
+    from maskhog.detect import make_detector
+    from maskhog.io import ImageBytes, read_bytes
+    from maskhog.pipeline import MaskDetector
+
+    result = CliRunner().invoke(main, ["predict", str(variants), "--cluster", cluster.scheduler_address,
+                                       "--send-images"])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == one_process.stdout
+    assert "100_broken.png" in result.stderr and f"{IMAGES} images read, 1 failed" in result.stderr
+
+    paths = sorted(variants.iterdir())[:12]
+    work = MaskDetector(make_detector(), make_classifier()).detect
+    here = [d.result for d in run_batch(((p.name, str(p)) for p in paths), work)]
+    sent = ((f"/nowhere/{p.name}", ImageBytes(f"/nowhere/{p.name}", read_bytes(p).data)) for p in paths)
+    there = list(run_batch(sent, work, cluster=client))
+    assert [d.error for d in there] == [None] * 12
+    assert [[f.to_dict() for f in d.result] for d in there] == [[f.to_dict() for f in r] for r in here]
+
+
+def test_send_images_needs_a_cluster():
+    result = CliRunner().invoke(main, ["predict", "--demo", "--send-images"])
+    assert result.exit_code == 2 and "give --cluster too" in result.output
+
+
 def test_annotated_images_come_back_from_the_workers(cluster, tmp_path):
     out = tmp_path / "drawn"
     result = CliRunner().invoke(main, ["predict", "--demo", "--annotate", str(out), "--cluster",

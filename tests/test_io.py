@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskhog.io import ImageError, read_image, to_bgr, to_gray
+from maskhog.io import ImageError, read_bytes, read_image, to_bgr, to_gray
 
 
 @pytest.fixture()
@@ -77,6 +77,27 @@ def test_huge_images_are_refused_before_decoding(tmp_path):
     cv2.imwrite(str(small), np.zeros((100, 100), np.uint8))
     with pytest.raises(ImageError, match="over the limit"):
         read_image(small, max_pixels=5_000)
+
+
+def test_a_file_read_as_bytes_decodes_as_the_file_does(tmp_path, photo):
+    """What --send-images sends: the same pixels, and the same refusals under the file's name."""
+    cv2.imwrite(str(tmp_path / "a.jpg"), photo)
+    sent = read_bytes(tmp_path / "a.jpg")
+    assert sent.name == str(tmp_path / "a.jpg")
+    np.testing.assert_array_equal(read_image(sent), read_image(tmp_path / "a.jpg"))
+    (tmp_path / "notes.jpg").write_text("not an image at all")
+    with pytest.raises(ImageError, match=r"notes\.jpg: not an image"):
+        read_image(read_bytes(tmp_path / "notes.jpg"))
+    (tmp_path / "bomb.png").write_bytes(_png_header_claiming(100_000, 100_000))
+    with pytest.raises(ImageError, match=r"bomb\.png: .*over the limit"):
+        read_image(read_bytes(tmp_path / "bomb.png"))
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for path, words in [(tmp_path / "empty.jpg", "empty file"), (tmp_path / "missing.jpg", "no such file"),
+                        (tmp_path, "a folder")]:
+        with pytest.raises(ImageError, match=words):
+            read_bytes(path)
+    with pytest.raises(ImageError, match="over the limit of 1,000 for an image sent as bytes"):
+        read_bytes(tmp_path / "a.jpg", max_bytes=1000)
 
 
 def test_in_memory_conversions(photos):

@@ -235,7 +235,8 @@ def _connect(ctx, param, address):
 cluster_option = click.option(
     "--cluster", metavar="ADDRESS", callback=_connect,
     help="Run on the workers of this Dask scheduler (tcp://HOST:8786) instead of here. Each worker "
-         "needs this maskhog version and the same input paths (pip install 'maskhog[dask]').")
+         "needs this maskhog version and the same input paths, or predict's --send-images "
+         "(pip install 'maskhog[dask]').")
 
 
 # ------------------------------------------------------------------ training --

@@ -30,11 +30,14 @@ from .common import (Summary, classifier_options, cluster_option, detector_optio
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes; each builds the detector once and reads its own images.")
 @cluster_option
+@click.option("--send-images", is_flag=True,
+              help="With --cluster: read each image here and send its contents, for workers that do "
+                   "not see these paths (no shared storage).")
 @classifier_options()
 @min_face_option
 @later_looks_option
-def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cluster, classifier, min_face,
-            later_looks):
+def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, cluster, send_images, classifier,
+            min_face, later_looks):
     """Find the faces in INPUTS and say whether each wears a mask.
 
     INPUTS are image files, video files (every N-th frame), folders (searched
@@ -50,7 +53,7 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, clu
     """
     from .. import progress
     from ..batch import run_batch
-    from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, video_frames
+    from ..io import VIDEO_SUFFIXES, ImageError, expand_inputs, read_bytes, video_frames
     from ..io.demo import demo_images
     from ..io.records import RecordWriter
     from ..labels import LabelError, canonical_label
@@ -65,16 +68,22 @@ def predict(inputs, demo, fmt, detector, annotate_dir, fail_on, every, jobs, clu
         raise click.UsageError("give image files, folders, patterns or '-', or --demo")
     if cluster is not None and jobs > 1:
         raise click.UsageError("--jobs runs processes here, --cluster on a cluster's workers: give one")
+    if send_images and cluster is None:
+        raise click.UsageError("--send-images sends the images to a cluster's workers: give --cluster too")
     demos = demo_images() if demo else []
     finder = MaskDetector(detector, classifier, min_face=min_face, second_look=later_looks)
 
     def sources():
-        """(name, source) in input order: image paths as they are (a worker reads them),
-        video frames decoded here (only this process has the open video)."""
+        """(name, source) in input order: image paths as they are (a worker reads them) or,
+        with --send-images, their contents; video frames decoded here (only this process
+        has the open video)."""
         yield from demos
         for path in paths:
             if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
-                yield path, path
+                try:
+                    yield path, read_bytes(path) if send_images else path
+                except ImageError as exc:
+                    yield path, exc
                 continue
             try:
                 for k, frame in video_frames(path, every=every):

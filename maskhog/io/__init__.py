@@ -9,9 +9,9 @@
 ============  ==============================================================
 """
 
-from .images import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageError, read_image, scaled,
-                     to_bgr, to_gray)
+from .images import (DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageBytes, ImageError, read_bytes,
+                     read_image, scaled, to_bgr, to_gray)
 from .sources import expand_inputs, open_source, video_frames
 
-__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "ImageError", "expand_inputs",
-           "open_source", "read_image", "scaled", "to_bgr", "to_gray", "video_frames"]
+__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "ImageBytes", "ImageError", "expand_inputs",
+           "open_source", "read_bytes", "read_image", "scaled", "to_bgr", "to_gray", "video_frames"]

@@ -13,17 +13,23 @@ applies EXIF orientation); scikit-image already depends on it.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ImageError", "DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "read_image",
-           "to_bgr", "to_gray", "scaled"]
+__all__ = ["ImageError", "ImageBytes", "DEFAULT_MAX_PIXELS", "MAX_FILE_BYTES", "IMAGE_SUFFIXES",
+           "VIDEO_SUFFIXES", "read_image", "read_bytes", "to_bgr", "to_gray", "scaled"]
 
 #: Largest image accepted by default: 50 megapixels (an 8K frame is 33).
 DEFAULT_MAX_PIXELS = 50_000_000
+
+#: Largest image file read into memory to be sent elsewhere (:func:`read_bytes`): 256 MB,
+#: beyond any photo of DEFAULT_MAX_PIXELS in a compressed format.
+MAX_FILE_BYTES = 256 << 20
 
 #: File suffixes taken as images when a folder is scanned.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
@@ -35,13 +41,48 @@ class ImageError(ValueError):
     """A file that is not a usable image. The message starts with its path."""
 
 
+class ImageBytes(NamedTuple):
+    """An image file's contents under its name: read where the file is, decoded where the
+    work is (a cluster's worker that cannot see the file). :func:`read_image` takes it."""
+
+    name: str
+    data: bytes
+
+
+def read_bytes(path, *, max_bytes: int = MAX_FILE_BYTES) -> ImageBytes:
+    """An image file's undecoded contents, to decode elsewhere with :func:`read_image`.
+
+    Raises
+    ------
+    ImageError
+        Missing, empty, unreadable, or over ``max_bytes`` (checked before reading).
+    """
+    name = os.fspath(path)
+    try:
+        size = os.stat(name).st_size
+        if size > max_bytes:
+            raise ImageError(f"{name}: {size:,} bytes, over the limit of {max_bytes:,} for an image sent as bytes")
+        with open(name, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{name}: a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    return ImageBytes(name, data)
+
+
 def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file as an ``(H, W, 3)`` uint8 BGR array.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Any format Pillow reads (JPEG, PNG, BMP, WebP, TIFF, GIF: first frame).
+    path : str, os.PathLike or ImageBytes
+        A file in any format Pillow reads (JPEG, PNG, BMP, WebP, TIFF, GIF:
+        first frame), or such a file's contents read by :func:`read_bytes`.
     max_pixels : int, default 50_000_000
         Refuse images with more pixels, judged from the header before decoding.
 
@@ -59,12 +100,17 @@ def read_image(path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    name = os.fspath(path)
-    p = Path(name)
-    if not p.is_file():
-        raise ImageError(f"{name}: no such file")
-    if p.stat().st_size == 0:
-        raise ImageError(f"{name}: empty file")
+    if isinstance(path, ImageBytes):
+        name, p = path.name, io.BytesIO(path.data)
+        if not path.data:
+            raise ImageError(f"{name}: empty file")
+    else:
+        name = os.fspath(path)
+        p = Path(name)
+        if not p.is_file():
+            raise ImageError(f"{name}: no such file")
+        if p.stat().st_size == 0:
+            raise ImageError(f"{name}: empty file")
     try:
         with warnings.catch_warnings():
             # Our own limit below replaces Pillow's decompression-bomb warning.
