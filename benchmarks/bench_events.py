@@ -58,7 +58,8 @@ class Collector:
                                   clean_session=False)
         self.client.max_inflight_messages_set(1000)
         self.client.on_connect = lambda c, u, f, rc, p=None: (c.subscribe(topic, qos=1), ready.set())
-        self.client.on_message = lambda c, u, m: m.topic.endswith("/events") and self.ids.append(
+        # A retained message is the newest event again, for a subscription made anew: not a new one.
+        self.client.on_message = lambda c, u, m: m.topic.endswith("/events") and not m.retain and self.ids.append(
             json.loads(m.payload)["event_id"])
         self.client.reconnect_delay_set(0.05, 0.5)
         self.client.connect("127.0.0.1", port)

@@ -200,3 +200,17 @@ def test_a_snapshot_blurs_everyone_in_the_frame_even_a_person_not_yet_classified
 
     raw = np.abs(np.diff(frame[40:220, 170:330].astype(float), axis=1)).mean()
     assert detail(her.box) < raw / 3 and detail(him.box) < raw / 3
+
+
+def test_a_cameras_alert_cooldown_holds_back_the_next_persons_alert(tmp_path):
+    """Two bare people in turn (two tracks): an alert each, or one with --camera-alert-cooldown."""
+    twice = write_clip(tmp_path / "twice.avi", "b" * 10 + "." * 10 + "b" * 10 + "." * 10)
+    alerts = {}
+    for name, more in (("per person", []), ("per camera", ["--camera-alert-cooldown", "1h"])):
+        result = CliRunner().invoke(main, ["live", str(twice), "--headless", "--alerts", "--detect-every", "1",
+                                           *more])
+        assert result.exit_code == 0, result.output
+        printed = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [e["track_id"] for e in printed if e["event"] == "appeared"] == [1, 2]
+        alerts[name] = [e["track_id"] for e in printed if e["event"] == "alert"]
+    assert alerts == {"per person": [1, 2], "per camera": [1]}

@@ -35,14 +35,14 @@ def event_options(*, gate_flag: bool = True):
     def decorate(command):
         @functools.wraps(command)
         def run(*args, events, camera, location, queue_dir, gate_frames, alerts, alert_cooldown,
-                on_allow, on_deny, on_alert, snapshots, no_blur, gate=True, **kwargs):
+                camera_alert_cooldown, on_allow, on_deny, on_alert, snapshots, no_blur, gate=True, **kwargs):
             from ..events import Fanout, SinkError, open_sink
             from ..events.actions import CommandAction
             from ..events.gate import AlertCooldown, Gate
             from ..events.recorder import EventRecorder
             from ..events.snapshots import Snapshots
 
-            alerts = alerts or alert_cooldown is not None or bool(on_alert)
+            alerts = alerts or alert_cooldown is not None or camera_alert_cooldown is not None or bool(on_alert)
             if no_blur and not snapshots:
                 raise click.UsageError("--no-blur is about --snapshots: add --snapshots DIR")
             if (on_allow or on_deny) and not gate:
@@ -62,8 +62,8 @@ def event_options(*, gate_flag: bool = True):
                 raise click.ClickException(str(exc)) from None
             recorder = EventRecorder(fanout, camera=camera, location=location,
                                      gate=Gate(gate_frames) if gate else None,
-                                     alerts=AlertCooldown(30.0 if alert_cooldown is None else alert_cooldown)
-                                     if alerts else None,
+                                     alerts=AlertCooldown(30.0 if alert_cooldown is None else alert_cooldown,
+                                                          camera_alert_cooldown or 0.0) if alerts else None,
                                      snapshots=Snapshots(snapshots, blur=not no_blur) if snapshots else None)
             return command(*args, recorder=recorder, **kwargs)
 
@@ -95,6 +95,9 @@ def event_options(*, gate_flag: bool = True):
             click.option("--alert-cooldown", callback=_duration, metavar="DURATION",
                          help="Least time between two alerts for one person (30s, 2m; default 30s); "
                               "implies --alerts."),
+            click.option("--camera-alert-cooldown", callback=_duration, metavar="DURATION",
+                         help="Least time between two alerts from this camera, whoever they are about "
+                              "(default: no such limit); implies --alerts."),
             click.option("--snapshots", type=click.Path(file_okay=False), metavar="DIR",
                          help="Save a JPEG of the frame for each event but left, faces blurred, in DIR "
                               "(its path is the event's snapshot). Off by default: no face image is kept."),

@@ -58,11 +58,17 @@ class Gate:
 
 
 class AlertCooldown:
-    """At most one alert per camera and track in any ``seconds``."""
+    """At most one alert per camera and track in any ``seconds``, and, when ``per_camera``
+    is above 0, at most one per camera in any ``per_camera`` seconds, whoever it is about.
 
-    def __init__(self, seconds: float, clock=time.monotonic):
-        self.seconds, self.clock = seconds, clock
+    The camera's limit is for a crowded corridor, where one alarm per person is too many,
+    and for a person the tracker loses and finds again under a new track.
+    """
+
+    def __init__(self, seconds: float, per_camera: float = 0.0, clock=time.monotonic):
+        self.seconds, self.per_camera, self.clock = seconds, per_camera, clock
         self._last: dict = {}
+        self._camera_last: dict = {}
 
     def allows(self, camera: str, track) -> bool:
         """Whether an alert for this person may go out now (and if so, count it)."""
@@ -70,7 +76,10 @@ class AlertCooldown:
         last = self._last.get((camera, track))
         if last is not None and now - last < self.seconds:
             return False
-        self._last[(camera, track)] = now
+        last = self._camera_last.get(camera)
+        if self.per_camera > 0 and last is not None and now - last < self.per_camera:
+            return False
+        self._last[(camera, track)] = self._camera_last[camera] = now
         return True
 
 

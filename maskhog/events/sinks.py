@@ -19,6 +19,7 @@ a record only once the service has acknowledged it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,6 +28,7 @@ import sqlite3
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -252,11 +254,23 @@ class QueuedSink(Sink):
 class MqttSink(QueuedSink):
     """Events published to an MQTT broker with QoS 1 (paho-mqtt).
 
-    Topic ``<prefix>/<location>/<camera>/events``; ``.../status`` holds a
-    retained ``online`` while the sink is connected and ``offline`` after,
-    published by the broker as the last will if the process dies. Each
-    connection is a new client: messages in flight on a lost one are sent again
-    from the on-disk queue only, never also by paho.
+    Topic ``<prefix>/<location>/<camera>/events`` (an ``--on-allow`` action's:
+    ``.../allow``, and so on); ``.../status`` holds a retained ``online`` while
+    the sink is connected and ``offline`` after, published by the broker as the
+    last will if the process dies. Each connection is a new client: messages in
+    flight on a lost one are sent again from the on-disk queue only, never also
+    by paho.
+
+    Nothing is sent twice. QoS 1 alone is "at least once": a message the
+    broker took whose acknowledgement was lost (``kill -9`` at that instant, a
+    dropped connection) stays queued and would go again. So every event is
+    published retained, and the broker keeps the newest of each topic; after
+    each connect, before sending, the sink reads those back and drops the
+    queued records up to the newest one the broker has (the queue goes out in
+    order on one connection, so the broker has every record before it too).
+    A subscriber sees each event once; one that subscribes later also gets the
+    camera's newest event at once, flagged retained (a dashboard's last state;
+    a counter skips retained messages).
     """
 
     def __init__(self, url, *, camera, location, queue_dir=None, drain=5.0, role="events"):
@@ -279,11 +293,14 @@ class MqttSink(QueuedSink):
             if not value or any(c in value for c in "/+#"):
                 raise SinkError(f"{name} {value!r} cannot be part of an MQTT topic (no '/', '+' or '#')")
         self.status_topic = f"{self.prefix}/{location}/{camera}/status"
-        self.client = None
+        # Its own topic for each queue, so the newest retained event of one is never
+        # taken for another's (an --on-allow action to the same broker sends allow events too).
+        self.leaf = "events" if role == "events" else role.removeprefix("on-")
+        self.client, self.resumed = None, False
         super().__init__(url, queue_dir, drain=drain, role=role)
 
     def topic(self, event: dict) -> str:
-        return f"{self.prefix}/{event['location']}/{event['camera']}/events"
+        return f"{self.prefix}/{event['location']}/{event['camera']}/{self.leaf}"
 
     def _connect(self):
         import paho.mqtt.client as mqtt
@@ -305,14 +322,20 @@ class MqttSink(QueuedSink):
             client.loop_stop()
             raise Unavailable("the broker did not accept the connection")
         client.publish(self.status_topic, "online", qos=1, retain=True)
-        self.client = client
+        self.client, self.resumed = client, False
 
     def deliver(self, batch):
         if self.client is None:
             self._connect()
+        if not self.resumed:
+            there = self._already_there(batch)
+            self.resumed = True
+            if there:
+                logger.info("%s already has %d queued events: not sent again", self.safe_url, len(there))
+                return there
         sent = []
         for seq, payload in batch:
-            info = self.client.publish(self.topic(json.loads(payload)), payload, qos=1)
+            info = self.client.publish(self.topic(json.loads(payload)), payload, qos=1, retain=True)
             if info.rc != 0:
                 break
             sent.append((seq, info))
@@ -326,6 +349,40 @@ class MqttSink(QueuedSink):
         if len(done) < len(batch) and not done:
             raise Unavailable("the broker did not acknowledge")
         return done
+
+    def _already_there(self, batch) -> list[int]:
+        """The sequence numbers of the queued records the broker already has (see the class)."""
+        records = [(seq, json.loads(payload)) for seq, payload in batch]
+        newest = self._retained({self.topic(event) for _, event in records})
+        seq_of = {event.get("event_id"): seq for seq, event in records}
+        had = [seq_of[event_id] for event_id in newest if event_id in seq_of]
+        return [seq for seq, _ in records if seq <= max(had)] if had else []
+
+    def _retained(self, topics) -> list:
+        """The ``event_id`` of the retained message on each of ``topics`` that has one."""
+        found, acked = [], set()
+        client = self.client
+
+        def on_message(c, userdata, message):
+            if message.retain:
+                with contextlib.suppress(ValueError, AttributeError):
+                    found.append(json.loads(message.payload).get("event_id"))
+
+        client.on_message = on_message
+        client.on_subscribe = lambda c, userdata, mid, *rest: acked.add(mid)
+        _, first = client.subscribe([(topic, 1) for topic in sorted(topics)])
+        # A broker sends a subscription's retained messages before it answers the next
+        # SUBSCRIBE: once this one is acknowledged, all of them have arrived.
+        probe = f"{self.prefix}/maskhog-probe/{uuid.uuid4().hex}"
+        _, last = client.subscribe(probe, 1)
+        end = time.monotonic() + 5.0
+        while last not in acked and time.monotonic() < end and client.is_connected():
+            time.sleep(0.005)
+        client.unsubscribe(sorted(topics) + [probe])
+        client.on_message = None
+        if last not in acked or first not in acked:
+            raise Unavailable("the broker did not answer a subscription")
+        return found
 
     def disconnect(self):
         client, self.client = self.client, None
