@@ -88,8 +88,15 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
         from .cluster import connected, ordered_map
 
         with connected(cluster) as client:
-            for part in ordered_map(client, partial(_work_chunk, images=images), work, _chunks(items, chunk)):
-                yield from part
+            sent: deque = deque()
+
+            def parts():
+                for part in _chunks(items, chunk):
+                    sent.append(part)
+                    yield part
+
+            for done in ordered_map(client, partial(_work_chunk, images=images), work, parts()):
+                yield from _with_arrays(sent.popleft(), done, images)   # results come in input order
         return
     if jobs <= 1:
         for name, source in items:
@@ -105,12 +112,14 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
     finished = False
     try:
         for part in _chunks(items, chunk):
-            pending.append(pool.submit(_do_chunk, part, images))
+            pending.append((part, pool.submit(_do_chunk, part, images)))
             # Two chunks per worker in flight: none waits, and memory stays bounded.
             while len(pending) >= 2 * jobs:
-                yield from pending.popleft().result()
+                part, future = pending.popleft()
+                yield from _with_arrays(part, future.result(), images)
         while pending:
-            yield from pending.popleft().result()
+            part, future = pending.popleft()
+            yield from _with_arrays(part, future.result(), images)
         finished = True
     finally:
         # Interrupted (Ctrl-C, SIGTERM, an error, a caller that stopped reading): drop the
@@ -190,9 +199,19 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _with_arrays(part, dones, images) -> list[Done]:
+    """A worker's results, each with the image this process sent as an array (a video
+    frame), which the worker did not send back."""
+    if not images:
+        return dones
+    return [done._replace(image=source) if isinstance(source, np.ndarray) else done
+            for (_, source), done in zip(part, dones)]
+
+
 def _do_chunk(part, images) -> list[Done]:
     return _work_chunk(_work, part, images=images)
 
 
 def _work_chunk(work, part, *, images) -> list[Done]:
-    return [_do(name, source, work, images) for name, source in part]
+    # An image sent here as an array is still in the sender's hands: not sent back.
+    return [_do(name, source, work, images and not isinstance(source, np.ndarray)) for name, source in part]
