@@ -136,3 +136,13 @@ def test_a_rule_without_a_yunet_score_as_alone_threshold_is_refused(tmp_path):
 
     with pytest.raises(ModelError, match="alone_threshold"):
         MaskHog(templates=_folder_with_rule(tmp_path, alone_threshold=3.0))
+
+
+def test_yunets_boxes_are_judged_by_the_verifier_the_rule_names(astronaut, tmp_path):
+    from maskhog.detect import MaskHog
+
+    named = MaskHog(templates=_folder_with_rule(tmp_path / "a", yunet_verifier="face_verifier.onnx"))
+    assert named.yunet_verifier is not named.verifier and named.yunet_verifier.path.name == "face_verifier.onnx"
+    assert [f.box for f in named.detect(astronaut)] == [f.box for f in make_detector("maskhog").detect(astronaut)]
+    with pytest.raises(ModelError, match="no_such_verifier.onnx"):
+        MaskHog(templates=_folder_with_rule(tmp_path / "b", yunet_verifier="no_such_verifier.onnx"))
