@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from maskhog import __version__
+from maskhog.boxes import iou
 from maskhog.cli import main
 
 
@@ -150,8 +151,11 @@ def test_detect_prints_boxes_per_image(tmp_path, photos):
     (box,) = third["faces"]
     x1, y1, x2, y2 = box["box"]
     assert 195 < x1 < 225 and 115 < y1 < 145 and 35 < x2 - x1 < 70
+    # A gray photo leaves the verifier no colour to judge: YuNet's own score keeps the face in
+    # the first look (face_yunet.json's alone_threshold), where the later looks' box lies.
     quick = CliRunner().invoke(main, ["detect", str(profile), "--no-later-looks"])
-    assert quick.exit_code == 0 and json.loads(quick.stdout)["faces"] == []
+    (first_look,) = json.loads(quick.stdout)["faces"]
+    assert quick.exit_code == 0 and iou(first_look["box"], box["box"]) > 0.5
     assert "bad.jpg" in result.stderr
     assert "3 images read, 1 failed; faces: 2 found" in result.stderr
     nothing = CliRunner().invoke(main, ["detect", str(bad)])

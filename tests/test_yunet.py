@@ -99,3 +99,50 @@ def test_yunet_boxes_in_the_convention_frame_held_out_faces_better(shared):
             if a > 0.3:
                 better.append(a - b)
     assert len(better) > 20 and np.mean(better) > 0.03
+
+
+def _folder_with_rule(tmp_path, **changes):
+    """The shipped models, linked into ``tmp_path``, with ``face_yunet.json`` changed by ``changes``."""
+    import json
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for path in models_folder().iterdir():
+        if path.name != "face_yunet.json":
+            (tmp_path / path.name).symlink_to(path)
+    rule = json.loads((models_folder() / "face_yunet.json").read_text())
+    (tmp_path / "face_yunet.json").write_text(json.dumps({**rule, **changes}))
+    return tmp_path
+
+
+def test_colourless_faces_stay_by_yunets_own_score_from_the_alone_threshold(astronaut, tmp_path):
+    """A gray photo in three channels gives the verifier no colour to judge: YuNet's score
+    decides there, from face_yunet.json's alone_threshold."""
+    from maskhog.detect import MaskHog
+
+    gray = np.repeat(astronaut.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    (score,) = YuNet().raw(gray)[1]
+    assert 0.5 < score < 0.999
+    lower = MaskHog(templates=_folder_with_rule(tmp_path / "a", alone_threshold=score - 0.05))
+    higher = MaskHog(templates=_folder_with_rule(tmp_path / "b", alone_threshold=score + 0.0005))
+    (found,) = lower.detect(gray)
+    assert iou(found.box, ASTRONAUT_FACE) > 0.6
+    assert higher.detect(gray) == []
+    # In colour the verifier judges, whatever the alone threshold.
+    assert len(higher.detect(astronaut)) == 1
+
+
+def test_a_rule_without_a_yunet_score_as_alone_threshold_is_refused(tmp_path):
+    from maskhog.detect import MaskHog
+
+    with pytest.raises(ModelError, match="alone_threshold"):
+        MaskHog(templates=_folder_with_rule(tmp_path, alone_threshold=3.0))
+
+
+def test_yunets_boxes_are_judged_by_the_verifier_the_rule_names(astronaut, tmp_path):
+    from maskhog.detect import MaskHog
+
+    named = MaskHog(templates=_folder_with_rule(tmp_path / "a", yunet_verifier="face_verifier.onnx"))
+    assert named.yunet_verifier is not named.verifier and named.yunet_verifier.path.name == "face_verifier.onnx"
+    assert [f.box for f in named.detect(astronaut)] == [f.box for f in make_detector("maskhog").detect(astronaut)]
+    with pytest.raises(ModelError, match="no_such_verifier.onnx"):
+        MaskHog(templates=_folder_with_rule(tmp_path / "b", yunet_verifier="no_such_verifier.onnx"))

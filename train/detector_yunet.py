@@ -214,14 +214,16 @@ def main():
     (HERE / "detector_yunet.json").write_text(json.dumps(
         {"rules": {k: vars(r) for k, r in rules.items()}, "matched": matched, "results": results},
         indent=1, default=float) + "\n")
-    write_rule(results, args.out, args.ship)
+    write_rule(results, args.out, args.ship, w_t * tuning.NETWORK_SCORE)
 
 
-def write_rule(results, folder, ship="yunet"):
+def write_rule(results, folder, ship="yunet", offset=0.0):
     """Write the default detector's YuNet score rule (``face_yunet.json``): of the combinations
     of the proposers ``ship`` (those within the speed limit) in the box convention, the one
-    with the highest validation mean recall; YuNet
-    alone (gray images, framed looks) at the threshold chosen for its own score."""
+    with the highest validation mean recall. Its threshold judges our proposers' boxes in the
+    verifier's own rule; YuNet's boxes, scored by the verifier's log-odds plus the weight times
+    YuNet's log-odds, are cut at it less ``offset`` (the template score that stood for them in
+    this study). YuNet alone (crops without colour) at the threshold chosen for its own score."""
     def mean(r):
         return (r["validation"]["with_mask"] + r["validation"]["without_mask"]) / 2
 
@@ -229,8 +231,9 @@ def write_rule(results, folder, ship="yunet"):
             and r["score"].startswith("verifier +")]
     best = max(ours, key=mean)
     alone = next(r for r in results if r["boxes"] == "convention" and r["score"] == "yunet score")
-    rule = {"proposers": best["proposers"].split("+"), "yunet_weight": float(best["score"].split()[2]),
-            "threshold": best["threshold"], "from_score": YUNET_FROM, "alone_threshold": alone["threshold"],
+    rule = {"proposers": best["proposers"].split("+"), "from_score": YUNET_FROM, "threshold": best["threshold"],
+            "yunet_weight": float(best["score"].split()[2]), "yunet_threshold": best["threshold"] - offset,
+            "alone_threshold": alone["threshold"],
             "speed_limit": f"proposers {ship}: within 1.5x dlib's time on 640x480 frames from YuNet score {YUNET_FROM}",
             "chosen_on": "validation photos of the detector split (train/detector_yunet.py)",
             "validation": best["validation"], "test": best["test"]}

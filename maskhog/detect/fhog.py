@@ -104,20 +104,26 @@ class MaskHog(PerThread):
 
     def _use_yunet(self):
         """Propose with YuNet too, where the folder has it, its score rule and the CNN verifier
-        (the rule weighs YuNet's score beside the verifier's: docs/design.md#detector-yunet)."""
+        (the rule weighs YuNet's score beside a verifier's: docs/design.md#detector-yunet)."""
         path, rule_path = self.folder / YUNET_FILE, self.folder / YUNET_RULE_FILE
         if not (path.is_file() and rule_path.is_file() and isinstance(self.verifier, CnnFaceVerifier)):
             return
         try:
             rule = json.loads(rule_path.read_text())
+            self.beside_threshold = float(rule["threshold"])
             self.yunet_weight = float(rule["yunet_weight"])
-            self.yunet_threshold = float(rule["threshold"])
+            self.yunet_threshold = float(rule["yunet_threshold"])
             self.yunet_alone = float(rule["alone_threshold"])
             from_score = float(rule["from_score"])
             network = "network" in rule["proposers"]
             self.first_templates = "templates" in rule["proposers"]
+            judge = rule.get("yunet_verifier")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{rule_path}: not a YuNet score rule ({exc})") from None
+        if not 0 < self.yunet_alone < 1:
+            raise ModelError(f"{rule_path}: alone_threshold {self.yunet_alone} is not a YuNet score (0-1)")
+        # YuNet's boxes have a verifier of their own where the rule names one (it learned them).
+        self.yunet_verifier = CnnFaceVerifier(self.folder / judge) if judge else self.verifier
         self.rules = load_rules(self.folder)
         self.yunet = YuNet(path, threshold=from_score)
         if not network:
@@ -134,14 +140,10 @@ class MaskHog(PerThread):
 
     def yunet_faces(self, image: np.ndarray) -> list[Face]:
         """YuNet's boxes from its score rule's ``from_score``, as YuNet framed them (the verifier
-        judges them so; :meth:`detect` moves the kept ones onto the convention), each with the
-        template score that stands for it in the verifier's rule
-        (:data:`maskhog.tuning.NETWORK_SCORE` plus YuNet's log-odds times its weight over the
-        template's)."""
+        judges them so; :meth:`detect` moves the kept ones onto the convention), each scored by
+        YuNet's log-odds, which the score rule weighs beside the verifier's."""
         boxes, scores = self.yunet.raw(image)
-        p = np.clip(scores, 1e-4, 1 - 1e-4)
-        equivalent = tuning.NETWORK_SCORE + self.yunet_weight / self.verifier.template_weight * np.log(p / (1 - p))
-        return [Face(tuple(int(round(v)) for v in b), float(e)) for b, e in zip(boxes, equivalent)]
+        return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, _log_odds(scores))]
 
     def in_convention(self, faces: list[Face], source: str) -> list[Face]:
         """``faces`` of proposer ``source`` moved onto the box convention (:mod:`.convention`)."""
@@ -238,8 +240,27 @@ class MaskHog(PerThread):
         # cannot hide a face it overlaps; judge each box as its proposer framed it (as the
         # verifier learned), then move it onto the convention, so that duplicates agree.
         sourced = self.sourced_proposals(image, min(self.threshold, self.verifier.candidate_threshold))
-        # With YuNet, the threshold its score rule was chosen with (face_yunet.json).
-        cut = {"score_threshold": self.yunet_threshold} if self.yunet is not None else {}
-        kept = {id(f) for f in self.verifier.keep(image, [f for f, _ in sourced], self.threshold, **cut)}
+        if self.yunet is None:
+            kept = {id(f) for f in self.verifier.keep(image, [f for f, _ in sourced], self.threshold)}
+        else:
+            kept = self._judge_with_yunet(image, sourced)
         return merge_duplicates([moved for face, source in sourced if id(face) in kept
                                  for moved in self.in_convention([face], source)])
+
+    def _judge_with_yunet(self, image: np.ndarray, sourced) -> set[int]:
+        """The ids of ``sourced``'s faces that stay, by ``face_yunet.json``'s rule: our proposers'
+        boxes by the verifier's score from ``threshold``; YuNet's by its verifier's face log-odds
+        plus ``yunet_weight`` times YuNet's log-odds from ``yunet_threshold``, and, where a crop
+        has no colour for a verifier to judge, by YuNet's own score from ``alone_threshold``."""
+        ours = [f for f, source in sourced if source != "yunet"]
+        theirs = [f for f, source in sourced if source == "yunet"]
+        kept = self.verifier.keep(image, ours, self.threshold, score_threshold=self.beside_threshold)
+        kept += self.yunet_verifier.keep(image, theirs, float(_log_odds(self.yunet_alone)),
+                                         score_threshold=self.yunet_threshold, weight=self.yunet_weight)
+        return {id(f) for f in kept}
+
+
+def _log_odds(p):
+    """log(p / (1 - p)) of YuNet's scores, kept finite."""
+    p = np.clip(np.asarray(p, np.float64), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))

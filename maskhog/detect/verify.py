@@ -197,16 +197,20 @@ class CnnFaceVerifier:
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             raise ModelError(f"{path}: face verifier settings are not valid ({exc})") from None
 
-    def face_scores(self, crops, template_scores, threshold: float | None = None) -> np.ndarray:
+    def face_scores(self, crops, template_scores, threshold: float | None = None,
+                    weight: float | None = None) -> np.ndarray:
         """The score each proposal is kept by: the network's face log-odds of its crop, plus
         :attr:`template_weight` times the template's score; where :attr:`mirror`, the crop's
         odds are averaged with its mirror image's wherever that could turn the verdict (within
         :data:`maskhog.tuning.MIRROR_BAND` of :attr:`score_threshold`). A second look and the
         template's own opinion keep more faces at the same precision (docs/design.md#verifier-score).
-        ``threshold``: the one the scores will be cut at, when not :attr:`score_threshold`."""
+        ``threshold``: the one the scores will be cut at, when not :attr:`score_threshold`;
+        ``weight``: the proposer score's weight, when not :attr:`template_weight` (YuNet's log-odds
+        have their own, in ``face_yunet.json``)."""
         crops = np.asarray(crops)
         odds = self._odds(crops)
-        score = odds + self.template_weight * np.asarray(template_scores, np.float64)
+        weight = self.template_weight if weight is None else float(weight)
+        score = odds + weight * np.asarray(template_scores, np.float64)
         if self.mirror:
             cut = self.score_threshold if threshold is None else threshold
             near = np.flatnonzero(np.abs(score - cut) <= tuning.MIRROR_BAND)
@@ -220,18 +224,18 @@ class CnnFaceVerifier:
         return z[:, 1] - z[:, 0]
 
     def keep(self, image: np.ndarray, faces, fallback: float, threshold: float | None = None,
-             score_threshold: float | None = None) -> list:
+             score_threshold: float | None = None, weight: float | None = None) -> list:
         """The proposals that are faces (as :meth:`FaceVerifier.keep`): a score of
-        ``score_threshold`` (default :attr:`score_threshold`) or more (:meth:`face_scores`),
-        or, when ``threshold`` is given, a face probability of the crop alone of ``threshold``
-        or more."""
+        ``score_threshold`` (default :attr:`score_threshold`) or more (:meth:`face_scores`, the
+        proposer's score weighed by ``weight`` where given), or, when ``threshold`` is given, a
+        face probability of the crop alone of ``threshold`` or more."""
         cut = self.score_threshold if score_threshold is None else float(score_threshold)
 
         def judge(bgr, faces):
             crops = crop_faces(bgr, [f.box for f in faces], self.crop)
             chroma = color_features(crops)[:, -32:]   # mean Cr, Cb of a 4x4 grid
             if threshold is None:
-                verdict = self.face_scores(crops, [f.score for f in faces], cut) >= cut
+                verdict = self.face_scores(crops, [f.score for f in faces], cut, weight) >= cut
             else:
                 verdict = self.net.classify_crops(crops)[:, 1] >= threshold
             return verdict, neutral_chroma(chroma)

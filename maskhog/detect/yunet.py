@@ -20,6 +20,7 @@ import numpy as np
 
 from ..boxes import Face
 from ..io import scaled, to_bgr
+from ..messages import log
 from ..modelfiles import ModelError
 from ..perthread import PerThread
 from .. import tuning
@@ -90,7 +91,8 @@ class YuNet(PerThread):
             return np.zeros((0, 4)), np.zeros(0)
         bgr = to_bgr(image)
         f = min(1.0, tuning.MAX_SIDE / max(bgr.shape[:2]))   # shrunk as the templates' image is
-        if f < 1:
+        if f < 1:   # said as the templates say it, since YuNet may be the only one to look
+            log.warning("image of %dx%d pixels shrunk by %.3g to find faces", bgr.shape[1], bgr.shape[0], f)
             bgr = scaled(bgr, f)
         net = self._net((bgr.shape[1], bgr.shape[0]))
         net.setScoreThreshold(self.threshold if threshold is None else float(threshold))

@@ -1,0 +1,211 @@
+"""Train the CNN face verifier that judges YuNet's proposals (maskhog/models/face_verifier_yunet.onnx).
+
+    python train/detector_verifier_yunet.py [--data ../shared/data] [--out maskhog/models/face_verifier_yunet.onnx]
+
+The recipe of ``train/detector_verifier_cnn.py`` (``maskhog.training.cnn_verifier``: the same
+network, epochs and split, one photo in five of the detector's training and validation photos
+held out), on what the default detector's first look shows the verifier: YuNet's boxes as YuNet
+frames them, in colour photos at their own size. It learns from YuNet's boxes from score 0.05
+(more faces and background than the detector sees, as the template verifier learns from below
+its run-time threshold) in the photos as they are and enlarged 1.5x; the held-out fifth, from
+score 0.2 as the detector proposes, picks the epoch.
+
+Then, on the held-out fifth only (the validation photos here: neither verifier learned them),
+the score rule is chosen for this verifier and for the shipped template-trained one alike:
+mirror-averaged face log-odds plus k times YuNet's log-odds, k in 0, 0.5, 1, 2, 4, the kept boxes
+moved onto the box convention and duplicates merged (as ``MaskHog.detect`` does), the threshold
+with the most faces at precision >= 0.90. The test photos give both verifiers' figures, never a
+choice. Writes ``train/detector_verifier_yunet.json`` and the winner's rule into
+``maskhog/models/face_yunet.json`` (``yunet_weight``, ``yunet_threshold``; ``yunet_verifier`` only
+where the YuNet-trained verifier wins, else its file is removed). About 5 minutes on two cores
+(301 s on 2026-12-07).
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskhog.boxes import Face, merge_duplicates
+from maskhog.crops import CropSpec, crop_faces
+from maskhog.detect.convention import load_rules
+from maskhog.detect.verify import FACE_CLASSES, CnnFaceVerifier
+from maskhog.detect.yunet import YuNet
+from maskhog.training.cnn import export_onnx, require_torch
+from maskhog.training.cnn_verifier import CNN_VERIFIER, fit_and_judge
+from maskhog.training.metrics import match_faces
+from maskhog.training.scenes import split_scenes
+from maskhog.training.verifier import proposal_rows
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent / "maskhog" / "models"
+RUN_FROM = 0.2     # the detector's YuNet score floor (face_yunet.json's from_score)
+LEARN_FROM = 0.05  # the boxes it learns from
+WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+SETTINGS = {**CNN_VERIFIER, "scales": (1.0,), "learn_scales": (1.0, 1.5), "closeups": 0, "learn_network": None,
+            "proposer": "yunet", "run_from": RUN_FROM, "learn_from": LEARN_FROM,
+            "template_weights": WEIGHTS}
+
+
+def logit(p):
+    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+class YuNetBoxes:
+    """YuNet's boxes from ``floor``, as it frames them, each scored by YuNet's log-odds (the
+    recipe's "template score", which the score rule weighs)."""
+
+    proposals = None
+
+    def __init__(self, yunet, floor):
+        self.yunet, self.floor = yunet, float(floor)
+
+    def propose(self, image, threshold):
+        boxes, scores = self.yunet.raw(image, self.floor)
+        return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, logit(scores))]
+
+
+def judged(rows, verifier):
+    """Each row's mirror-averaged face log-odds by ``verifier``, from its crops."""
+    out = []
+    for r in rows:
+        if not r["faces"]:
+            out.append(np.zeros(0))
+            continue
+        out.append((verifier._odds(r["C"]) + verifier._odds(np.ascontiguousarray(r["C"][:, :, ::-1]))) / 2)
+    return out
+
+
+def figures(rows, odds, k, t, rule, min_side=24):
+    """Recall per class, precision and size bands when the boxes with odds + k x YuNet log-odds
+    >= t are kept, moved by ``rule``, duplicates merged, matched at IoU 0.4 as the benchmarks do."""
+    n, hit, false = Counter(), Counter(), 0
+    bands = {"24-48": [0, 0], "48-96": [0, 0], "96+": [0, 0]}
+    for r, o in zip(rows, odds):
+        kept = [Face(rule.apply(f.box), float(v)) for f, v in zip(r["faces"], o + k * np.array(
+            [f.score for f in r["faces"]])) if v >= t]
+        kept = merge_duplicates(kept)
+        a, b, c = match_faces(kept, r["truth"], min_side)
+        n, hit, false = n + a, hit + b, false + c
+        for label, *box in r["truth"]:
+            side = min(box[2] - box[0], box[3] - box[1])
+            if side < min_side:
+                continue
+            band = "24-48" if side < 48 else "48-96" if side < 96 else "96+"
+            bands[band][0] += 1
+            bands[band][1] += sum(match_faces(kept, [(label, *box)], min_side)[1].values())
+    found = sum(hit.values())
+    return {"with_mask": round(hit["with_mask"] / max(1, n["with_mask"]), 4),
+            "without_mask": round(hit["without_mask"] / max(1, n["without_mask"]), 4),
+            "incorrect_mask": round(hit["incorrect_mask"] / max(1, n["incorrect_mask"]), 4),
+            "precision": round(found / max(1, found + false), 4),
+            "sizes": {b: round(h / max(1, m), 4) for b, (m, h) in bands.items()}, "faces": dict(n)}
+
+
+def choose(rows, odds, rule):
+    """The (k, threshold) with the most held-out faces (mean masked/unmasked recall) at precision >= 0.90."""
+    best = None
+    for k in WEIGHTS:
+        for t in np.round(np.arange(-12, 12, 0.25), 2):
+            f = figures(rows, odds, k, t, rule)
+            m = (f["with_mask"] + f["without_mask"]) / 2
+            if f["precision"] >= 0.90 and (best is None or m > best[0]):
+                best = (m, k, float(t), f)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=MODELS / "face_verifier_yunet.onnx")
+    parser.add_argument("--rule-only", action="store_true",
+                        help="only write face_yunet.json's rule from train/detector_verifier_yunet.json")
+    parser.add_argument("--photos", type=int, default=0, help="a trial on this many photos of each part (0: all)")
+    args = parser.parse_args()
+    if args.rule_only:
+        return write_rule(json.loads((HERE / "detector_verifier_yunet.json").read_text()), args.out)
+    torch = require_torch()
+    torch.set_num_threads(2)
+    cv2.setNumThreads(1)
+    start = time.time()
+    settings, seed = SETTINGS, 0
+    crop = CropSpec(int(settings["crop_size"]), 0.0, False, color=True)
+    boxed, (train, val, test) = split_scenes([args.data / "scenes"], seed)
+    photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
+    yunet = YuNet(threshold=LEARN_FROM)
+    fit = train + val
+    if args.photos:
+        fit, test = fit[:args.photos], test[:args.photos]
+        settings = {**settings, "epochs": 2, "select_from": 1}
+    is_held = lambda k: k % 5 == settings["held_out"]   # noqa: E731 -- the template verifier's held-out fifth
+
+    def rows(paths, floor, scales, keep=None):
+        return proposal_rows(paths, photos, YuNetBoxes(yunet, floor), 0.0, None, None, scales, keep=keep,
+                             describe=lambda image, found: crop_faces(image, [f.box for f in found], crop))
+
+    learn = rows(fit, LEARN_FROM, settings["learn_scales"], keep=lambda k: not is_held(k))
+    held = rows(fit, RUN_FROM, (1.0,), keep=is_held)
+    test_rows = rows(test, RUN_FROM, (1.0,))
+    print(f"proposals: {time.time() - start:.0f} s; {sum(len(r['faces']) for r in learn)} to learn from, "
+          f"{len(held)} held-out and {len(test_rows)} test photos", flush=True)
+    net, figs = fit_and_judge(learn, held, test_rows, settings, seed=seed, threads=2, fallback=0.0)
+    first = ("threshold", "logit_threshold", "score", "best_epoch")
+    record = {"settings": {k: v for k, v in settings.items()}, "seed": seed, **{k: figs[k] for k in first},
+              "photos": {"fit": len({r["photo"] for r in learn + held}), "held_out": len(held),
+                         "test": len(test_rows)},
+              **{k: v for k, v in figs.items() if k not in first and k != "test_templates_alone"}}
+    header = {"classes": list(FACE_CLASSES), "crop": crop.to_dict(), "input": {"size": crop.size, "channels": 3},
+              "verifier": {"threshold": record["threshold"], "candidate_threshold": 0.0, "score": record["score"]},
+              "record": record}
+    export_onnx(net, args.out, header, crop.size, channels=3)
+
+    # Both verifiers, one rule each, chosen on the held-out fifth and judged on the test photos.
+    rule = load_rules(MODELS)["yunet"]
+    for r in held + test_rows:
+        r["C"] = r["X"]
+    compare = {}
+    for name, path in (("template-trained (shipped)", MODELS / "face_verifier.onnx"), ("yunet-trained", args.out)):
+        v = CnnFaceVerifier(path)
+        m, k, t, fv = choose(held, judged(held, v), rule)
+        ft = figures(test_rows, judged(test_rows, v), k, t, rule)
+        compare[name] = {"yunet_weight": k, "threshold": t, "validation": fv, "test": ft}
+        print(f"{name}: k={k} t={t} validation {m:.4f} {fv}; test {ft}", flush=True)
+    record["comparison"] = compare
+    record["seconds"] = round(time.time() - start, 1)
+    (HERE / "detector_verifier_yunet.json").write_text(json.dumps(record, indent=1, default=float) + "\n")
+    if not args.photos:
+        write_rule(record, args.out)
+
+
+def mean_recall(figures):
+    return (figures["with_mask"] + figures["without_mask"]) / 2
+
+
+def write_rule(record, out):
+    """Put the rule of the verifier that finds more validation faces into ``face_yunet.json``
+    (naming the YuNet-trained verifier only where it wins); the loser's file is removed."""
+    path = MODELS / "face_yunet.json"
+    compare = record["comparison"]
+    name = max(compare, key=lambda k: mean_recall(compare[k]["validation"]))
+    best = compare[name]
+    rule = json.loads(path.read_text())
+    rule.pop("yunet_verifier", None)
+    rule.update({"yunet_weight": best["yunet_weight"], "yunet_threshold": best["threshold"],
+                 "yunet_rule_chosen_on": "the held-out fifth of the detector's training and validation photos, "
+                                         "which neither verifier learned (train/detector_verifier_yunet.py)",
+                 "yunet_rule": {"verifier": name, "validation": best["validation"], "test": best["test"]}})
+    if name == "yunet-trained":
+        rule["yunet_verifier"] = Path(out).name
+    elif Path(out).parent == MODELS:
+        Path(out).unlink(missing_ok=True)
+    path.write_text(json.dumps(rule, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
