@@ -82,6 +82,11 @@ def run_batch(items: Iterable[tuple[str, Any]], work: Callable, *, jobs: int = 1
     ------
     maskhog.cluster.ClusterError
         The cluster cannot be used (unreachable, no workers, another maskhog).
+
+    Notes
+    -----
+    This process's malloc, and each worker's, is set to keep up to 64 MB of
+    freed image buffers for the next image (:func:`maskhog.memory.keep_image_buffers`).
     """
     keep_image_buffers()
     if cluster is not None:
