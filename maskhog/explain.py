@@ -405,10 +405,13 @@ def occlusion_map(cnn, crop, label: str | None = None, *, patch: int = 16, strid
 class DetectorNote:
     """What the detector says of a face, as far as the pipeline keeps it.
 
-    ``proposer`` is inferred from the face's score: the proposal network's boxes carry
+    ``proposer`` is found again: a box that one of YuNet's boxes on the image as given
+    becomes, once moved onto the box convention, is YuNet's (``score``: its log-odds);
+    otherwise it is inferred from the face's score: the proposal network's boxes carry
     :data:`maskhog.tuning.NETWORK_SCORE`, the templates' their own score. ``verifier_score``
-    is the face verifier's score of the box, recomputed on the image as given (the search
-    may have judged it on a resized or framed copy), against ``verifier_threshold``.
+    is the score the box is kept by, by its proposer's rule (for YuNet's, ``face_yunet.json``'s),
+    recomputed on the image as given (the search may have judged it on a resized or framed
+    copy), against ``verifier_threshold``.
     """
 
     detector: str
@@ -455,6 +458,10 @@ def _detector_note(detector, image: np.ndarray, box, score: float) -> DetectorNo
     name = getattr(detector, "name", type(detector).__name__)
     if name != "maskhog":
         return DetectorNote(name, name, float(score))
+    if getattr(detector, "yunet", None) is not None and np.ndim(image) == 3:
+        note = _yunet_note(detector, image, box)
+        if note is not None:
+            return note
     network = getattr(detector, "proposals", None) is not None and score == tuning.NETWORK_SCORE
     note = DetectorNote(name, "proposal network" if network else "fHOG templates", float(score))
     verifier = getattr(detector, "verifier", None)
@@ -468,6 +475,25 @@ def _detector_note(detector, image: np.ndarray, box, score: float) -> DetectorNo
         note.verifier, note.verifier_threshold = "linear", verifier.threshold
         note.verifier_score = float(verifier.decision_function(verifier.describe(image, [Face(box, score)]))[0])
     return note
+
+
+#: A box is YuNet's when one of YuNet's boxes, moved onto the convention, overlaps it this much.
+_SAME_BOX_IOU = 0.9
+
+
+def _yunet_note(detector, image: np.ndarray, box) -> DetectorNote | None:
+    """The note for ``box`` if YuNet proposed it (judged as YuNet framed it), else ``None``."""
+    from .boxes import iou
+
+    for proposed in detector.yunet_faces(image):
+        moved = detector.in_convention([proposed], "yunet")[0]
+        if iou(moved.box, box) >= _SAME_BOX_IOU:
+            judge = detector.yunet_verifier
+            crops = crop_faces(image, [proposed.box], judge.crop)
+            kept_by = judge.face_scores(crops, [proposed.score], detector.yunet_threshold, detector.yunet_weight)
+            return DetectorNote("maskhog", "YuNet", proposed.score, "cnn", float(kept_by[0]),
+                                detector.yunet_threshold)
+    return None
 
 
 def _stages(model):

@@ -92,9 +92,23 @@ def test_hiding_the_mouth_lowers_the_unmasked_verdict_most(finder):
 
 
 def test_detector_note_names_the_proposer_and_the_verifier_score(explained):
+    # The default detector's first look at a colour photo is YuNet's: each face is found again
+    # among YuNet's boxes, and the score it was kept by clears its rule's threshold.
     for face in explained:
         d = face.detector
-        assert d.detector == "maskhog" and d.proposer in ("fHOG templates", "proposal network")
+        assert d.detector == "maskhog" and d.proposer == "YuNet"
+        assert d.verifier == "cnn" and d.verifier_score >= d.verifier_threshold
+
+
+def test_detector_note_of_the_classical_detector_names_our_proposers(finder):
+    from maskhog.detect import hog_detector
+
+    classical = MaskDetector(hog_detector(), finder.model)
+    faces = [f for _, image in demo_images() for f in explain_image(image, classical)]
+    assert len(faces) == 2
+    for face in faces:
+        d = face.detector
+        assert d.proposer in ("fHOG templates", "proposal network")
         assert d.verifier == "cnn" and d.verifier_score >= d.verifier_threshold
 
 
@@ -163,7 +177,7 @@ def test_explain_json_has_the_fields_and_the_identity(tmp_path):
         summed = [sum(np.sum(lin["contributions"][g][row]) for g in lin["contributions"]) + b
                   for row, b in zip(lin["rows"], lin["intercept"])]
         np.testing.assert_allclose(summed, lin["decision"], atol=1e-5)
-        assert face["detector"]["proposer"] in ("fHOG templates", "proposal network")
+        assert face["detector"]["proposer"] == "YuNet"
         assert (face["occlusion"] is not None) == (face["stage"] == "cnn")
         if face["occlusion"]:
             assert face["occlusion"]["approximation"] is True
