@@ -31,7 +31,7 @@ from ..perthread import PerThread
 from .base import dlib_faces, gray_within
 from .proposals import PROPOSAL_FILE, ProposalNet
 from ..modelfiles import ModelError
-from .convention import load_rules
+from .convention import IDENTITY, load_rules
 from .verify import CnnFaceVerifier, load_verifier
 from .yunet import YUNET_FILE, YuNet
 
@@ -125,7 +125,8 @@ class MaskHog(PerThread):
         # YuNet's boxes have a verifier of their own where the rule names one (it learned them).
         self.yunet_verifier = CnnFaceVerifier(self.folder / judge) if judge else self.verifier
         self.rules = load_rules(self.folder)
-        self.yunet = YuNet(path, threshold=from_score)
+        # The rule this detector moves YuNet's kept boxes by, read once: YuNet.detect's own.
+        self.yunet = YuNet(path, threshold=from_score, rule=self.rules.get("yunet", IDENTITY))
         if not network:
             self.proposals = None   # YuNet proposes what the network did, and more
 
@@ -191,7 +192,7 @@ class MaskHog(PerThread):
         out = [(f, "templates") for f in faces]
         if network:
             out += [(f, "network") for f in self.network_faces(image, faces)]
-        if self.yunet is not None and colour:
+        if with_yunet:
             out += [(f, "yunet") for f in self.yunet_faces(image)]
         return out
 
