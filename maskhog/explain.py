@@ -451,15 +451,22 @@ class FaceExplanation:
                 "notes": list(self.notes)}
 
 
-def _detector_note(detector, image: np.ndarray, box, score: float) -> DetectorNote:
+def _yunet_proposals(detector, image: np.ndarray) -> list | None:
+    """YuNet's proposals on ``image`` where ``detector`` proposes with YuNet there, else ``None``."""
+    if getattr(detector, "yunet", None) is None or np.ndim(image) != 3:
+        return None
+    return detector.yunet_faces(image)
+
+
+def _detector_note(detector, image: np.ndarray, box, score: float, yunet_proposals=None) -> DetectorNote:
     from .boxes import Face
     from .detect.verify import CnnFaceVerifier, FaceVerifier
 
     name = getattr(detector, "name", type(detector).__name__)
     if name != "maskhog":
         return DetectorNote(name, name, float(score))
-    if getattr(detector, "yunet", None) is not None and np.ndim(image) == 3:
-        note = _yunet_note(detector, image, box)
+    if yunet_proposals is not None:
+        note = _yunet_note(detector, image, box, yunet_proposals)
         if note is not None:
             return note
     network = getattr(detector, "proposals", None) is not None and score == tuning.NETWORK_SCORE
@@ -481,11 +488,12 @@ def _detector_note(detector, image: np.ndarray, box, score: float) -> DetectorNo
 _SAME_BOX_IOU = 0.9
 
 
-def _yunet_note(detector, image: np.ndarray, box) -> DetectorNote | None:
-    """The note for ``box`` if YuNet proposed it (judged as YuNet framed it), else ``None``."""
+def _yunet_note(detector, image: np.ndarray, box, proposals) -> DetectorNote | None:
+    """The note for ``box`` if it is one of YuNet's ``proposals`` (judged as YuNet framed
+    it), else ``None``."""
     from .boxes import iou
 
-    for proposed in detector.yunet_faces(image):
+    for proposed in proposals:
         moved = detector.in_convention([proposed], "yunet")[0]
         if iou(moved.box, box) >= _SAME_BOX_IOU:
             judge = detector.yunet_verifier
@@ -516,11 +524,17 @@ def explain_face(finder, image: np.ndarray, result) -> FaceExplanation:
     faces the CNN then decided: its scores are why they went to the CNN); the occlusion
     map for faces the CNN decided.
     """
+    return _explain_face(finder, image, result, _yunet_proposals(finder.detector, image))
+
+
+def _explain_face(finder, image: np.ndarray, result, yunet_proposals) -> FaceExplanation:
+    """:func:`explain_face`, given YuNet's proposals on ``image`` (found once per image)."""
     svm, cnn = _stages(finder.model)
     stage = str(result.stage)
     face = FaceExplanation(tuple(int(v) for v in result.box), result.label, float(result.score),
                            {k: float(v) for k, v in result.probabilities.items()}, stage,
-                           _detector_note(finder.detector, image, result.box, result.detector_score))
+                           _detector_note(finder.detector, image, result.box, result.detector_score,
+                                          yunet_proposals))
     if svm is not None:
         face.linear = explain_linear(svm, crop_faces(image, [result.box], svm.crop)[0])
         if stage == "cnn":
@@ -543,4 +557,5 @@ def explain_image(image: np.ndarray, finder=None) -> list[FaceExplanation]:
     image = to_bgr(image)
     faces = finder.find_faces(image)
     results = finder.classify(image, [f.box for f in faces], [f.score for f in faces])
-    return [explain_face(finder, image, r) for r in results]
+    proposals = _yunet_proposals(finder.detector, image)
+    return [_explain_face(finder, image, r, proposals) for r in results]
