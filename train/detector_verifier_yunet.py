@@ -1,6 +1,7 @@
 """Train the CNN face verifier that judges YuNet's proposals (maskhog/models/face_verifier_yunet.onnx).
 
     python train/detector_verifier_yunet.py [--data ../shared/data] [--out maskhog/models/face_verifier_yunet.onnx]
+                                            [--yunet maskhog/models/face_yunet_n.onnx]
 
 The recipe of ``train/detector_verifier_cnn.py`` (``maskhog.training.cnn_verifier``: the same
 network, epochs and split, one photo in five of the detector's training and validation photos
@@ -35,7 +36,7 @@ from maskhog.boxes import Face, merge_duplicates
 from maskhog.crops import CropSpec, crop_faces
 from maskhog.detect.convention import load_rules
 from maskhog.detect.verify import FACE_CLASSES, CnnFaceVerifier
-from maskhog.detect.yunet import YuNet
+from maskhog.detect.yunet import YUNET_FILE, YuNet
 from maskhog.training.cnn import export_onnx, require_torch
 from maskhog.training.cnn_verifier import CNN_VERIFIER, fit_and_judge
 from maskhog.training.metrics import match_faces
@@ -124,21 +125,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=MODELS / "face_verifier_yunet.onnx")
+    parser.add_argument("--yunet", type=Path, default=MODELS / YUNET_FILE,
+                        help="the YuNet network whose proposals are judged (default: the shipped one)")
+    parser.add_argument("--held-out-only", action="store_true",
+                        help="a trial of --yunet: only the shipped verifier's rule chosen on the held-out fifth, "
+                             "printed (no training, no test photos, nothing written)")
     parser.add_argument("--rule-only", action="store_true",
                         help="only write face_yunet.json's rule from train/detector_verifier_yunet.json")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads (the record's: 2)")
     parser.add_argument("--photos", type=int, default=0, help="a trial on this many photos of each part (0: all)")
     args = parser.parse_args()
     if args.rule_only:
         return write_rule(json.loads((HERE / "detector_verifier_yunet.json").read_text()), args.out)
     torch = require_torch()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     cv2.setNumThreads(1)
     start = time.time()
     settings, seed = SETTINGS, 0
     crop = CropSpec(int(settings["crop_size"]), 0.0, False, color=True)
     boxed, (train, val, test) = split_scenes([args.data / "scenes"], seed)
     photos = {p: [(label, *box) for label, box in faces] for p, faces in boxed.items()}
-    yunet = YuNet(threshold=LEARN_FROM)
+    yunet = YuNet(args.yunet, threshold=LEARN_FROM)
     fit = train + val
     if args.photos:
         fit, test = fit[:args.photos], test[:args.photos]
@@ -149,14 +156,22 @@ def main():
         return proposal_rows(paths, photos, YuNetBoxes(yunet, floor), 0.0, None, None, scales, keep=keep,
                              describe=lambda image, found: crop_faces(image, [f.box for f in found], crop))
 
-    learn = rows(fit, LEARN_FROM, settings["learn_scales"], keep=lambda k: not is_held(k))
     held = rows(fit, RUN_FROM, (1.0,), keep=is_held)
+    rule = load_rules(MODELS)["yunet"]
+    if args.held_out_only:
+        for r in held:
+            r["C"] = r["X"]
+        m, k, t, fv = choose(held, judged(held, CnnFaceVerifier(MODELS / "face_verifier.onnx")), rule)
+        print(json.dumps({"yunet": str(args.yunet), "yunet_weight": k, "threshold": t, "held_out": fv}))
+        return 0
+    learn = rows(fit, LEARN_FROM, settings["learn_scales"], keep=lambda k: not is_held(k))
     test_rows = rows(test, RUN_FROM, (1.0,))
     print(f"proposals: {time.time() - start:.0f} s; {sum(len(r['faces']) for r in learn)} to learn from, "
           f"{len(held)} held-out and {len(test_rows)} test photos", flush=True)
-    net, figs = fit_and_judge(learn, held, test_rows, settings, seed=seed, threads=2, fallback=0.0)
+    net, figs = fit_and_judge(learn, held, test_rows, settings, seed=seed, threads=args.threads, fallback=0.0)
     first = ("threshold", "logit_threshold", "score", "best_epoch")
-    record = {"settings": {k: v for k, v in settings.items()}, "seed": seed, **{k: figs[k] for k in first},
+    record = {"settings": {k: v for k, v in settings.items()}, "seed": seed, "yunet": args.yunet.name,
+              **{k: figs[k] for k in first},
               "photos": {"fit": len({r["photo"] for r in learn + held}), "held_out": len(held),
                          "test": len(test_rows)},
               **{k: v for k, v in figs.items() if k not in first and k != "test_templates_alone"}}
@@ -166,7 +181,6 @@ def main():
     export_onnx(net, args.out, header, crop.size, channels=3)
 
     # Both verifiers, one rule each, chosen on the held-out fifth and judged on the test photos.
-    rule = load_rules(MODELS)["yunet"]
     for r in held + test_rows:
         r["C"] = r["X"]
     compare = {}
