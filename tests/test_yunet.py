@@ -146,3 +146,52 @@ def test_yunets_boxes_are_judged_by_the_verifier_the_rule_names(astronaut, tmp_p
     assert [f.box for f in named.detect(astronaut)] == [f.box for f in make_detector("maskhog").detect(astronaut)]
     with pytest.raises(ModelError, match="no_such_verifier.onnx"):
         MaskHog(templates=_folder_with_rule(tmp_path / "b", yunet_verifier="no_such_verifier.onnx"))
+
+
+def _published_yunet(shared):
+    """The YuNet network as its authors published it (../shared/models/yunet); skip without it."""
+    path = shared.parent / "models" / "yunet" / "yunet_n_640_640.onnx"
+    if not path.is_file():
+        pytest.skip("the published YuNet (../shared/models/yunet) is not here")
+    return path
+
+
+def test_the_shipped_yunet_is_the_published_graph_with_fine_tuned_heads(shared):
+    """train/detector_yunet_finetune.py changes the score and box heads' weights only: the
+    graph OpenCV runs, its outputs and the landmark heads stay the published ones."""
+    import onnx
+    from onnx import numpy_helper
+
+    published, shipped = (onnx.load(str(p)) for p in (_published_yunet(shared), models_folder() / "face_yunet_n.onnx"))
+    nodes = lambda m: [(n.op_type, list(n.input), list(n.output)) for n in m.graph.node]  # noqa: E731
+    assert nodes(shipped) == nodes(published)
+    assert [o.name for o in shipped.graph.output] == [o.name for o in published.graph.output]
+    a = {t.name: numpy_helper.to_array(t) for t in published.graph.initializer}
+    b = {t.name: numpy_helper.to_array(t) for t in shipped.graph.initializer}
+    assert a.keys() == b.keys()
+    changed = {name for name in a if not np.array_equal(a[name], b[name])}
+    heads = tuple(f"bbox_head.multi_level_{k}." for k in ("cls", "obj", "bbox"))
+    assert changed and all(name.startswith(heads) for name in changed)
+
+
+def test_the_fine_tuned_yunet_scores_held_out_masked_faces_higher(shared):
+    """What it was fine-tuned for: on held-out scene photos, YuNet's best score on a masked
+    face rises, and unmasked faces keep theirs."""
+    from maskhog.io import read_image
+    from maskhog.training.scenes import split_scenes
+
+    photos, (_, _, test) = split_scenes([shared / "scenes"])
+    tuned, published = YuNet(threshold=0.05), YuNet(_published_yunet(shared), threshold=0.05)
+    scores = {"with_mask": [], "without_mask": []}
+    for path in test[:20]:
+        image = read_image(path)
+        found = tuned.detect(image), published.detect(image)
+        for label, box in photos[path]:
+            if label in scores and min(box[2] - box[0], box[3] - box[1]) >= 24:
+                scores[label].append([max((f.score for f in fs if iou(f.box, box) >= 0.4), default=0.0)
+                                      for fs in found])
+    masked, bare = np.array(scores["with_mask"]), np.array(scores["without_mask"])
+    assert len(masked) > 30 and len(bare) > 3
+    assert masked[:, 0].mean() > masked[:, 1].mean() + 0.04
+    assert np.mean(masked[:, 0] > masked[:, 1]) > 0.8
+    assert bare[:, 0].mean() > bare[:, 1].mean() - 0.02
