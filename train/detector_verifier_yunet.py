@@ -20,6 +20,11 @@ choice. Writes ``train/detector_verifier_yunet.json`` and the winner's rule into
 ``maskhog/models/face_yunet.json`` (``yunet_weight``, ``yunet_threshold``; ``yunet_verifier`` only
 where the YuNet-trained verifier wins, else its file is removed). About 5 minutes on two cores
 (301 s on 2026-12-07).
+
+``--yunet FILE`` judges another YuNet's proposals. ``--shipped-only`` chooses (and writes) the
+shipped verifier's rule alone, training none: how the rule of the fine-tuned YuNet
+(``train/detector_yunet_finetune.py``) was chosen, since its scores moved and the verifier's
+did not. ``--held-out-only`` prints that choice's held-out figures only (trials: no test photos).
 """
 
 import argparse
@@ -130,6 +135,9 @@ def main():
     parser.add_argument("--held-out-only", action="store_true",
                         help="a trial of --yunet: only the shipped verifier's rule chosen on the held-out fifth, "
                              "printed (no training, no test photos, nothing written)")
+    parser.add_argument("--shipped-only", action="store_true",
+                        help="choose and write the rule of the shipped verifier only, training none "
+                             "(its test figures are recorded in face_yunet.json)")
     parser.add_argument("--rule-only", action="store_true",
                         help="only write face_yunet.json's rule from train/detector_verifier_yunet.json")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads (the record's: 2)")
@@ -164,6 +172,16 @@ def main():
         m, k, t, fv = choose(held, judged(held, CnnFaceVerifier(MODELS / "face_verifier.onnx")), rule)
         print(json.dumps({"yunet": str(args.yunet), "yunet_weight": k, "threshold": t, "held_out": fv}))
         return 0
+    if args.shipped_only:
+        test_rows = rows(test, RUN_FROM, (1.0,))
+        for r in held + test_rows:
+            r["C"] = r["X"]
+        v = CnnFaceVerifier(MODELS / "face_verifier.onnx")
+        m, k, t, fv = choose(held, judged(held, v), rule)
+        ft = figures(test_rows, judged(test_rows, v), k, t, rule)
+        print(f"template-trained (shipped): k={k} t={t} validation {m:.4f} {fv}; test {ft}", flush=True)
+        return write_rule({"comparison": {"template-trained (shipped)": {
+            "yunet_weight": k, "threshold": t, "validation": fv, "test": ft}}}, args.out)
     learn = rows(fit, LEARN_FROM, settings["learn_scales"], keep=lambda k: not is_held(k))
     test_rows = rows(test, RUN_FROM, (1.0,))
     print(f"proposals: {time.time() - start:.0f} s; {sum(len(r['faces']) for r in learn)} to learn from, "
