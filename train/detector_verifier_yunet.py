@@ -50,7 +50,7 @@ from maskhog.training.verifier import proposal_rows
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
-RUN_FROM = 0.2     # the detector's YuNet score floor (face_yunet.json's from_score)
+RUN_FROM = json.loads((MODELS / "face_yunet.json").read_text())["from_score"]   # the detector's YuNet floor
 LEARN_FROM = 0.05  # the boxes it learns from
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 SETTINGS = {**CNN_VERIFIER, "scales": (1.0,), "learn_scales": (1.0, 1.5), "closeups": 0, "learn_network": None,
