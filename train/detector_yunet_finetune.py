@@ -569,8 +569,9 @@ def main():
 def write_alone(record, folder=MODELS):
     """Put the chosen network's score floor (``from_score``) and own-score threshold, which
     decides crops without colour (the most validation faces at precision >= 0.90), into
-    ``face_yunet.json``, and say which network the rule was chosen for. The verifier's rule (``yunet_weight``, ``yunet_threshold``)
-    is ``train/detector_verifier_yunet.py``'s to choose, on its held-out fifth."""
+    ``face_yunet.json``, and say which network the rule was chosen for. The verifier's rule
+    (``yunet_weight``, ``yunet_threshold``) is ``train/detector_verifier_yunet.py``'s to
+    choose, on its held-out fifth."""
     path = Path(folder) / "face_yunet.json"
     rule = json.loads(path.read_text())
     alone = record["validation"][record["chosen"]]["alone"]
