@@ -290,6 +290,47 @@ def test_train_cnn_verifier_writes_a_network_the_detector_prefers(astronaut_voc,
         hog_detector(templates=folder, verifier="linear")
 
 
+def test_train_detector_adds_yunet_with_a_convention_and_a_rule_fitted_on_the_photos(astronaut_voc, tmp_path):
+    """YuNet's part of a trained folder: the network beside its licence, the box convention fitted on
+    the training photos and the score rule chosen on the verifier's held-out photos, which the
+    folder's detector then runs by."""
+    import json
+    import shutil
+
+    from maskhog.detect.fhog import models_folder
+    from maskhog.training.scenes import split_scenes
+    from maskhog.training.yunet_rule import YUNET_FILES, YUNET_RULE, add_yunet
+
+    root, templates = astronaut_voc
+    folder = tmp_path / "detector"
+    shutil.copytree(templates, folder)
+    with pytest.raises(ValueError, match="needs the CNN face verifier"):
+        add_yunet([root], folder, log_fn=lambda m: None)
+    shutil.copy(models_folder() / CNN_VERIFIER_FILE, folder / CNN_VERIFIER_FILE)
+    said = []
+    strict = {**YUNET_RULE, "min_precision": 1.01}
+    assert add_yunet([root], folder, settings=strict, log_fn=said.append) is None
+    assert "runs without YuNet" in said[-1] and not (folder / "face_yunet.json").exists()
+    assert MaskHog(templates=folder).yunet is None
+
+    record = add_yunet([root], folder, log_fn=said.append)
+    assert all((folder / name).read_bytes() == (models_folder() / name).read_bytes() for name in YUNET_FILES)
+    figures = record["yunet_rule"]["validation"]
+    assert figures["faces"] == {"without_mask": 4} and figures["without_mask"] == 1.0 and figures["precision"] == 1.0
+    rules = json.loads((folder / "box_convention.json").read_text())
+    assert set(rules["rules"]) == {"templates", "yunet"} and rules["matched"]["yunet"] >= 10
+    # As in the shipped rule (dy 0.15): the convention sits lower on the face than YuNet's boxes.
+    assert rules["rules"]["yunet"]["dy"] > 0
+    mine = MaskHog(templates=folder)
+    assert mine.yunet is not None and (mine.yunet_weight, mine.yunet_threshold) == (
+        record["yunet_weight"], record["yunet_threshold"])
+    boxed, (_, _, test) = split_scenes([root], 0)
+    for path in test:   # photos neither the verifier nor the rule saw: her face, and nothing else
+        (label, box), = boxed[path]
+        found = mine.detect(cv2.imread(path))
+        assert len(found) == 1 and box_iou(found[0].box, box) >= 0.5, (path, found, box)
+
+
 @pytest.fixture(scope="module")
 def her_faces(tmp_path_factory):
     """Class folders of tight photos of her face, cut a little differently each time."""

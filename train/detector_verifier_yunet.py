@@ -31,22 +31,21 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from maskhog.boxes import Face, merge_duplicates
+from maskhog.boxes import Face
 from maskhog.crops import CropSpec, crop_faces
 from maskhog.detect.convention import load_rules
 from maskhog.detect.verify import FACE_CLASSES, CnnFaceVerifier
 from maskhog.detect.yunet import YUNET_FILE, YuNet
 from maskhog.training.cnn import export_onnx, require_torch
 from maskhog.training.cnn_verifier import CNN_VERIFIER, fit_and_judge
-from maskhog.training.metrics import match_faces
 from maskhog.training.scenes import split_scenes
 from maskhog.training.verifier import proposal_rows
+from maskhog.training.yunet_rule import choose, figures, logit
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
@@ -56,11 +55,6 @@ WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 SETTINGS = {**CNN_VERIFIER, "scales": (1.0,), "learn_scales": (1.0, 1.5), "closeups": 0, "learn_network": None,
             "proposer": "yunet", "run_from": RUN_FROM, "learn_from": LEARN_FROM,
             "template_weights": WEIGHTS}
-
-
-def logit(p):
-    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
 
 
 class YuNetBoxes:
@@ -86,44 +80,6 @@ def judged(rows, verifier):
             continue
         out.append((verifier._odds(r["C"]) + verifier._odds(np.ascontiguousarray(r["C"][:, :, ::-1]))) / 2)
     return out
-
-
-def figures(rows, odds, k, t, rule, min_side=24):
-    """Recall per class, precision and size bands when the boxes with odds + k x YuNet log-odds
-    >= t are kept, moved by ``rule``, duplicates merged, matched at IoU 0.4 as the benchmarks do."""
-    n, hit, false = Counter(), Counter(), 0
-    bands = {"24-48": [0, 0], "48-96": [0, 0], "96+": [0, 0]}
-    for r, o in zip(rows, odds):
-        kept = [Face(rule.apply(f.box), float(v)) for f, v in zip(r["faces"], o + k * np.array(
-            [f.score for f in r["faces"]])) if v >= t]
-        kept = merge_duplicates(kept)
-        a, b, c = match_faces(kept, r["truth"], min_side)
-        n, hit, false = n + a, hit + b, false + c
-        for label, *box in r["truth"]:
-            side = min(box[2] - box[0], box[3] - box[1])
-            if side < min_side:
-                continue
-            band = "24-48" if side < 48 else "48-96" if side < 96 else "96+"
-            bands[band][0] += 1
-            bands[band][1] += sum(match_faces(kept, [(label, *box)], min_side)[1].values())
-    found = sum(hit.values())
-    return {"with_mask": round(hit["with_mask"] / max(1, n["with_mask"]), 4),
-            "without_mask": round(hit["without_mask"] / max(1, n["without_mask"]), 4),
-            "incorrect_mask": round(hit["incorrect_mask"] / max(1, n["incorrect_mask"]), 4),
-            "precision": round(found / max(1, found + false), 4),
-            "sizes": {b: round(h / max(1, m), 4) for b, (m, h) in bands.items()}, "faces": dict(n)}
-
-
-def choose(rows, odds, rule):
-    """The (k, threshold) with the most held-out faces (mean masked/unmasked recall) at precision >= 0.90."""
-    best = None
-    for k in WEIGHTS:
-        for t in np.round(np.arange(-12, 12, 0.25), 2):
-            f = figures(rows, odds, k, t, rule)
-            m = (f["with_mask"] + f["without_mask"]) / 2
-            if f["precision"] >= 0.90 and (best is None or m > best[0]):
-                best = (m, k, float(t), f)
-    return best
 
 
 def main():
@@ -204,8 +160,10 @@ def main():
     compare = {}
     for name, path in (("template-trained (shipped)", MODELS / "face_verifier.onnx"), ("yunet-trained", args.out)):
         v = CnnFaceVerifier(path)
-        m, k, t, fv = choose(held, judged(held, v), rule)
-        ft = figures(test_rows, judged(test_rows, v), k, t, rule)
+        held_odds = judged(held, v)
+        m, k, t, _ = choose(held, held_odds, rule, WEIGHTS)
+        fv = figures(held, held_odds, k, t, rule, sizes=True)
+        ft = figures(test_rows, judged(test_rows, v), k, t, rule, sizes=True)
         compare[name] = {"yunet_weight": k, "threshold": t, "validation": fv, "test": ft}
         print(f"{name}: k={k} t={t} validation {m:.4f} {fv}; test {ft}", flush=True)
     record["comparison"] = compare

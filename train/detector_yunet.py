@@ -7,7 +7,8 @@
    from its score 0.5, the fHOG templates' from their own threshold, the proposal network's
    that the shipped CNN verifier keeps -- are matched one to one to the annotated faces
    (IoU >= 0.3, or the convention-tolerant match), and a centre shift and scale per axis are
-   fitted by least squares (``maskhog.detect.convention.fit_rule``).
+   fitted by least squares (``maskhog.training.yunet_rule.fit_convention``, which
+   ``maskhog train-detector`` runs too).
 2. Combinations: {fHOG scene template (T), proposal network (P), YuNet (Y)} x {the shipped
    CNN verifier's score rule, YuNet's own score, both (the verifier's score plus w times
    YuNet's log-odds)}, each kept box moved onto the convention, duplicates merged, matched at
@@ -27,80 +28,17 @@ import numpy as np
 
 from maskhog import tuning
 from maskhog.boxes import Face, merge_duplicates
-from maskhog.crops import crop_faces
 from maskhog.detect import make_detector
-from maskhog.detect.convention import BoxRule, fit_rule, save_rules
+from maskhog.detect.convention import BoxRule, save_rules
 from maskhog.detect.yunet import YuNet
 from maskhog.io import read_image
-from maskhog.training.metrics import match_boxes, match_faces, same_face
+from maskhog.training.metrics import match_faces
 from maskhog.training.scenes import split_scenes
+from maskhog.training.yunet_rule import fit_convention, logit, proposals, verifier_odds
 
 HERE = Path(__file__).resolve().parent
 MIN_SIDE = 24
 YUNET_FROM = 0.05     # YuNet's proposals are looked at from this score
-
-
-def logit(p):
-    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
-
-
-def proposals(det, yunet, image):
-    """Every proposer's boxes of one photo: ``[(source, box, proposer score)]``."""
-    out = []
-    for f in det.template_faces(image, det.verifier.candidate_threshold, network=True):
-        out.append(("templates", f.box, f.score))
-    for f in det.network_faces(image, []):
-        out.append(("network", f.box, tuning.NETWORK_SCORE))
-    boxes, scores = yunet.raw(image, YUNET_FROM)
-    for b, s in zip(boxes, scores):
-        out.append(("yunet", tuple(int(round(v)) for v in b), float(s)))
-    return out
-
-
-def verifier_odds(det, image, boxes):
-    """The CNN verifier's face log-odds of each box's crop, averaged with its mirror image's."""
-    if not boxes:
-        return np.zeros(0)
-    crops = crop_faces(image, boxes, det.verifier.crop)
-    a = det.verifier._odds(crops)
-    b = det.verifier._odds(np.ascontiguousarray(crops[:, :, ::-1]))
-    return (a + b) / 2
-
-
-def fit_rules(det, yunet, photos, paths):
-    """Each proposer's :class:`BoxRule`, from its matched boxes on ``paths``."""
-    pairs = {"templates": [], "network": [], "yunet": []}
-    v = det.verifier
-    for path in paths:
-        image = read_image(path)
-        truth = [(label, *box) for label, box in photos[path]]
-        rows = proposals(det, yunet, image)
-        odds = verifier_odds(det, image, [b for _, b, _ in rows])
-        for source in pairs:
-            kept = []
-            for (src, box, s), o in zip(rows, odds):
-                if src != source:
-                    continue
-                if source == "yunet" and s >= 0.5:
-                    kept.append(Face(box, s))
-                elif source == "templates" and s >= tuning.TEMPLATE_THRESHOLD:
-                    kept.append(Face(box, s))
-                elif source == "network" and o + v.template_weight * s >= v.score_threshold:
-                    kept.append(Face(box, o))
-            used = [False] * len(truth)
-            for face in sorted(kept, key=lambda f: -f.score):
-                best, j = 0.0, -1
-                for k, (_, *box) in enumerate(truth):
-                    o = 0.0 if used[k] or min(box[2] - box[0], box[3] - box[1]) < MIN_SIDE \
-                        else same_face(face.box, box, 0.3, tolerant=True)
-                    if o > best:
-                        best, j = o, k
-                if j >= 0:
-                    used[j] = True
-                    pairs[source].append((face.box, truth[j][1:]))
-    rules = {s: fit_rule([p[0] for p in v], [p[1] for p in v]) for s, v in pairs.items()}
-    return rules, {s: len(v) for s, v in pairs.items()}
 
 
 def cache(det, yunet, photos, paths):
@@ -109,9 +47,9 @@ def cache(det, yunet, photos, paths):
     rows = []
     for path in paths:
         image = read_image(path)
-        props = proposals(det, yunet, image)
+        props = proposals(det, yunet, image, YUNET_FROM)
         rows.append({"truth": [(label, *box) for label, box in photos[path]], "props": props,
-                     "odds": verifier_odds(det, image, [b for _, b, _ in props])})
+                     "odds": verifier_odds(det.verifier, image, [b for _, b, _ in props])})
     return rows
 
 
@@ -167,7 +105,7 @@ def main():
     det = make_detector("maskhog", yunet=False)
     yunet = YuNet()
     start = time.perf_counter()
-    rules, matched = fit_rules(det, yunet, photos, train[:args.train_photos] if args.train_photos else train)
+    rules, matched = fit_convention(det, yunet, photos, train[:args.train_photos] if args.train_photos else train)
     print("rules", rules, matched, f"{time.perf_counter() - start:.0f} s", flush=True)
     save_rules(args.out, rules, {"fitted_on": f"{sum(matched.values())} matched boxes of the training scene photos "
                                  "(train/detector_yunet.py)", "matched": matched})

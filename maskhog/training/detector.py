@@ -4,7 +4,11 @@
 2. with PyTorch: the proposal network (:mod:`.proposal_net`), then the CNN face
    verifier (:mod:`.cnn_verifier`), which learns from both proposers;
 3. the linear face verifier (:mod:`.verifier`), where asked for (by default
-   only without PyTorch: the detector prefers the CNN one).
+   only without PyTorch: the detector prefers the CNN one);
+4. beside the CNN verifier: the pretrained YuNet, the box convention fitted on
+   the training photos, and YuNet's score rule chosen on the photos the
+   verifier held out (:mod:`.yunet_rule`), so the folder's detector is built as
+   the shipped default is.
 
 With the project's scenes/ and faces/ it makes a detector that measures as the
 shipped one does (docs/models.md).
@@ -16,7 +20,7 @@ import importlib.util
 import tempfile
 from pathlib import Path
 
-from ..detect.fhog import TEMPLATES
+from ..detect.fhog import TEMPLATES, YUNET_RULE_FILE
 from ..detect.proposals import PROPOSAL_FILE
 from ..detect.verify import CNN_VERIFIER_FILE, VERIFIER_FILE
 from ..progress import silent, stage
@@ -28,7 +32,7 @@ __all__ = ["train_detector"]
 
 def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, threads: int = 2,
                    max_runtime: float = 1700, cnn_verifier: bool = True, linear_verifier: bool | None = None,
-                   recipe=RECIPE, progress_factory=None, log_fn=print) -> dict:
+                   yunet: bool = True, recipe=RECIPE, progress_factory=None, log_fn=print) -> dict:
     """Train the detector's templates and face verifiers on Pascal VOC ``scenes`` folders.
 
     Parameters
@@ -49,6 +53,10 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
         it a message says so and the linear verifier is trained instead).
     linear_verifier : bool, optional
         Also train the linear face verifier; default: only where the CNN one is not trained.
+    yunet : bool
+        Beside the CNN verifier, add YuNet with its box convention and score rule
+        (:func:`maskhog.training.yunet_rule.add_yunet`); without it the folder's detector
+        proposes with our templates and proposal network alone.
     progress_factory : callable(total, label) -> context manager with ``update(n)``, optional
         Progress over the parts trained (:func:`maskhog.progress.bar`).
 
@@ -61,10 +69,13 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
         cnn_verifier = False
     if linear_verifier is None:
         linear_verifier = not cnn_verifier
+    if yunet and not cnn_verifier:
+        log_fn("no CNN face verifier: no YuNet either (its score rule weighs the CNN verifier's)")
     out_dir = Path(out_dir)
     complete = {name for name, _ in recipe} >= set(TEMPLATES)
     parts = (["templates"] + (["linear face verifier"] if linear_verifier and complete else [])
-             + (["proposal network", "CNN face verifier"] if cnn_verifier else []))
+             + (["proposal network", "CNN face verifier"] if cnn_verifier else [])
+             + (["YuNet"] if cnn_verifier and yunet else []))
     with (progress_factory or silent)(len(parts), "training the detector") as bar:
         with stage("templates"), tempfile.TemporaryDirectory() as tmp:
             records = train_templates(scenes, faces, out_dir=out_dir, work=work or tmp, seed=seed,
@@ -91,5 +102,13 @@ def train_detector(scenes, faces=None, *, out_dir, work=None, seed: int = 0, thr
                 records[CNN_VERIFIER_FILE] = train_cnn_verifier(
                     scenes, templates=out_dir, out=out_dir / CNN_VERIFIER_FILE, seed=seed, threads=threads,
                     faces=faces, log_fn=log_fn)
+            bar.update(1)
+        if "YuNet" in parts:
+            from .yunet_rule import add_yunet
+
+            with stage("YuNet"):
+                rule = add_yunet(scenes, out_dir, seed=seed, log_fn=log_fn)
+            if rule is not None:
+                records[YUNET_RULE_FILE] = rule
             bar.update(1)
     return records
