@@ -125,7 +125,9 @@ def main():
     if args.held_out_only:
         for r in held:
             r["C"] = r["X"]
-        m, k, t, fv = choose(held, judged(held, CnnFaceVerifier(MODELS / "face_verifier.onnx")), rule)
+        held_odds = judged(held, CnnFaceVerifier(MODELS / "face_verifier.onnx"))
+        m, k, t, _ = choose(held, held_odds, rule, WEIGHTS)
+        fv = figures(held, held_odds, k, t, rule, sizes=True)
         print(json.dumps({"yunet": str(args.yunet), "yunet_weight": k, "threshold": t, "held_out": fv}))
         return 0
     if args.shipped_only:
@@ -133,8 +135,10 @@ def main():
         for r in held + test_rows:
             r["C"] = r["X"]
         v = CnnFaceVerifier(MODELS / "face_verifier.onnx")
-        m, k, t, fv = choose(held, judged(held, v), rule)
-        ft = figures(test_rows, judged(test_rows, v), k, t, rule)
+        held_odds = judged(held, v)
+        m, k, t, _ = choose(held, held_odds, rule, WEIGHTS)
+        fv = figures(held, held_odds, k, t, rule, sizes=True)
+        ft = figures(test_rows, judged(test_rows, v), k, t, rule, sizes=True)
         print(f"template-trained (shipped): k={k} t={t} validation {m:.4f} {fv}; test {ft}", flush=True)
         return write_rule({"comparison": {"template-trained (shipped)": {
             "yunet_weight": k, "threshold": t, "validation": fv, "test": ft}}}, args.out)
