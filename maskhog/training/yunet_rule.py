@@ -39,14 +39,14 @@ from .scenes import split_scenes
 __all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "yunet_rows"]
 
 #: How the rule is chosen:
-#: * ``from_score``: YuNet's score floor at run time; 0.2 keeps the default detector within
-#:   1.5x dlib's time on 640x480 frames, 0.05 costs 1.8x (docs/design.md#detector-yunet);
+#: * ``from_score``: YuNet's score floor at run time; None: the shipped rule's, chosen for the
+#:   shipped network within 1.5x dlib's time on 640x480 frames (docs/design.md#detector-yunet-finetune);
 #: * ``weights``: the k tried; ``min_precision``, ``min_side``: the precision to keep on the
 #:   held-out photos, for faces of ``min_side`` px and more;
 #: * ``held_out``: the CNN verifier's held-out fifth (``photo % 5 == held_out`` of the split's
 #:   training and validation photos: :data:`maskhog.training.cnn_verifier.CNN_VERIFIER`);
 #: * ``rule_from``: YuNet's boxes from this score are matched to faces to fit its convention.
-YUNET_RULE = {"from_score": 0.2, "weights": (0.0, 0.5, 1.0, 2.0, 4.0), "min_precision": 0.90,
+YUNET_RULE = {"from_score": None, "weights": (0.0, 0.5, 1.0, 2.0, 4.0), "min_precision": 0.90,
               "min_side": 24, "held_out": 0, "rule_from": 0.5}
 ODDS_GRID = np.round(np.arange(-12, 12, 0.25), 2)     # thresholds on the summed log-odds
 SCORE_GRID = np.round(np.arange(0.05, 1.0, 0.025), 3)  # thresholds on YuNet's own score
@@ -221,7 +221,11 @@ def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=pri
     boxed, (train, val, _) = split_scenes(scenes, seed)
     photos = {p: list(faces) for p, faces in boxed.items()}
     held = [p for k, p in enumerate(train + val) if k % 5 == settings["held_out"]]
-    yunet = YuNet(models_folder() / YUNET_FILE, threshold=settings["from_score"], rule=IDENTITY)
+    floor = settings["from_score"]
+    if floor is None:   # the floor belongs to the network: the shipped one's
+        floor = float(json.loads((models_folder() / YUNET_RULE_FILE).read_text())["from_score"])
+    settings = {**settings, "from_score": floor}
+    yunet = YuNet(models_folder() / YUNET_FILE, threshold=floor, rule=IDENTITY)
     rules, matched = fit_convention(det, yunet, photos, train, settings, log_fn)
     rows, odds = yunet_rows(yunet, det.verifier, photos, held, settings["from_score"], log_fn)
     rule = rules["yunet"]
