@@ -16,7 +16,7 @@ from pathlib import Path
 
 from maskhog.training.augment import Augment
 from maskhog.crops import CropSpec
-from maskhog.training.faces import face_finder
+from maskhog.training.faces import SCENE_BOXES, face_finder
 from maskhog.training.linear import MASK_FEATURES, train
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +35,9 @@ SETTINGS = {
     # unmasked faces of held-out photos (dlib's stock detector: 0.18 and 0.48, whose boxes would tell the
     # label). faces/ 5-fold group CV: 0.963 against 0.945 with whole images, margin 0.
     "faces": "detect",
+    # Scene faces: where annotated faces are cut (maskhog.training.faces.SCENE_BOXES). Decided in
+    # train/classifier_crops.py on validation figures (docs/design.md#classifier-crops).
+    "scene_boxes": "annotated",
 }
 
 
@@ -47,16 +50,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "default.npz")
+    parser.add_argument("--record", type=Path, default=HERE / "default_model.json",
+                        help="Where the training record goes.")
+    parser.add_argument("--scene-boxes", choices=SCENE_BOXES, default=SETTINGS["scene_boxes"],
+                        help="Where scene faces are cut (a study of other settings).")
     args = parser.parse_args()
     roots = [args.data / "faces", args.data / "scenes"]
     model, report = train(roots, out=args.out, spec=SETTINGS["crop"], features=SETTINGS["features"],
                           augment=SETTINGS["augment"],
                           detector=recipe_finder(),
-                          seed=SETTINGS["seed"])
+                          seed=SETTINGS["seed"], scene_boxes=args.scene_boxes)
     # No machine-specific paths in the record.
     report["data"]["roots"] = [r.name for r in roots]
     report["data"]["kinds"] = [k.replace(str(args.data) + "/", "") for k in report["data"]["kinds"]]
-    (HERE / "default_model.json").write_text(json.dumps(report, indent=1) + "\n")
+    args.record.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report["test_metrics"], indent=1))
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
 
