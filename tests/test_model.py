@@ -248,15 +248,21 @@ def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     assert m.achromatic(X).tolist() == [False, False, True, True]
     p = m.predict_proba(X)
     np.testing.assert_allclose(p[2:], m.gray.predict_proba(X[2:, :m.gray.n_features]))
-    # Without colour no skin shows: the colour weights alone would see a mask on the bare face.
+    # Without colour no skin shows: the colour weights alone would not see a bare face. Those
+    # trained on the YuNet detector's crops give it 0.30 / 0.34 / 0.36 (with / without / badly
+    # worn; those before called it masked, 0.70), the gray weights 0.004 with_mask.
+    mask, no_mask = m.classes.index("with_mask"), m.classes.index("without_mask")
     colour_only = MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b, crop=m.crop,
                                  features=m.features)
-    assert np.asarray(m.classes)[colour_only.predict_proba(X[2:3]).argmax()] == "with_mask"
+    assert colour_only.predict_proba(X[2:3])[0, mask] > max(0.2, 10 * p[2, mask])
     labels = np.asarray(m.classes)[p.argmax(axis=1)].tolist()
-    assert labels[:2] == ["without_mask", "with_mask"] and labels[3] == "with_mask"
+    assert labels[:2] == ["without_mask", "with_mask"]
     # The gray weights see the violation; which of the two is a near tie for this face
     # (docs/design.md#c-choice: 8-9% of bare held-out faces go to incorrect_mask).
-    assert labels[2] in ("without_mask", "incorrect_mask") and p[2, m.classes.index("with_mask")] < 0.1
+    assert labels[2] in ("without_mask", "incorrect_mask") and p[2, mask] < 0.1
+    # They see the drawn mask; worn well or badly is a near tie too (retrained on the YuNet
+    # detector's crops: 0.42 with_mask, 0.50 incorrect_mask; 0.66 and 0.33 before).
+    assert labels[3] in ("with_mask", "incorrect_mask") and p[3, mask] > 0.3 and p[3, no_mask] < 0.1
     # The fallback travels in the file, under its own checksums.
     m.save(tmp_path / "m.npz")
     again = MaskClassifier.load(tmp_path / "m.npz")
