@@ -1,11 +1,16 @@
 """HOG+SVM, our CNN, the cascade and the AIZOO SSD peer on the same held-out data, in one run.
 
     python benchmarks/compare_baselines.py [--data ../shared/data] [--models ../shared/models]
+    python benchmarks/compare_baselines.py --svm A.npz --cnn A.onnx --part validation
 
 Held-out data: the test part of the shipped models' own split (faces/ and
 scenes/ combined, groups kept whole, seed 0): neither maskhog model saw it.
+``--part validation`` measures on the validation part instead (what models
+are chosen on); ``--svm`` and ``--cnn`` name other models than the shipped ones.
 
-* Crops: every held-out face. maskhog classifies its 64x64 colour crop; the
+* Crops: every held-out face (scene faces at their annotated box, or with
+  ``--scene-boxes found`` at the box maskhog's detector frames them with,
+  leaving out those it does not find). maskhog classifies its 64x64 colour crop; the
   SSD, a detector, gets the face's square with half its side as margin on
   each side, in colour, and its largest detection's label is its answer (no
   detection counts as wrong).
@@ -27,6 +32,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -37,23 +43,41 @@ from bench_live import AizooSSD
 from maskhog.classify import Cascade, CnnClassifier, default_cnn_path
 from maskhog.training.cnn import cascade_curve
 from maskhog.crops import CropSpec, crop_faces
-from maskhog.training.data import group_split, load_datasets
+from maskhog.training.data import Dataset, group_split, load_datasets
 from maskhog.boxes import iou as box_iou
 from maskhog.detect import MaskHog
 from maskhog.io import read_image
 from maskhog.classify import MaskClassifier, default_model_path
 from maskhog.pipeline import MaskDetector
-from maskhog.training.faces import finder_for, whole_or_detected
+from maskhog.training.faces import finder_for, found_boxes, whole_or_detected
 
 HERE = Path(__file__).resolve().parent
 FRAME = (640, 480)
 
 
-def held_out(data_root, seed=0):
-    """The test part of the shipped models' split: (path, box, label) of each face."""
+PARTS = ("train", "validation", "test")
+
+
+def held_out(data_root, seed=0, part="test"):
+    """The test (or another) part of the shipped models' split: (path, box, label) of each face."""
     data = load_datasets([data_root / "faces", data_root / "scenes"])
-    _, _, test = group_split(data, (0.7, 0.15, 0.15), seed=seed)
-    return data.subset(test)
+    return data.subset(group_split(data, (0.7, 0.15, 0.15), seed=seed)[PARTS.index(part)])
+
+
+def found_framing(test, finder):
+    """The faces of ``test`` with each scene face's box replaced by the one ``finder`` frames it
+    with (:func:`maskhog.training.faces.found_boxes`); scene faces it does not find are left out."""
+    by_image = {}
+    for s in test.samples:
+        by_image.setdefault(s.path, []).append(s)
+    kept = []
+    for path, samples in by_image.items():
+        boxed = [s for s in samples if s.box is not None]
+        kept += [s for s in samples if s.box is None]
+        if boxed:
+            found = found_boxes([s.box for s in boxed], finder.find_faces(read_image(path)))
+            kept += [replace(s, box=b) for s, b in zip(boxed, found) if b is not None]
+    return Dataset(kept)
 
 
 def face_box(sample, image, finder):
@@ -119,6 +143,7 @@ def crops_table(test, svm, cnn, cascade, ssd):
                                    for s, b in zip(test.samples, boxes)])
              for spec in {svm.crop, cnn.crop}}
     labels = np.array(labels)
+    boxed = np.array([s.box is not None for s in test.samples])
     rows, proba = {}, {}
     for name, model in (("HOG+SVM", svm), ("CNN", cnn), ("cascade", cascade)):
         mine = [crops[spec] for spec in model.crop_specs]
@@ -126,7 +151,10 @@ def crops_table(test, svm, cnn, cascade, ssd):
         predicted = np.asarray(svm.classes)[proba[name].argmax(axis=1)]
         one_by_one = [[c[i:i + 1] for c in mine] for i in range(0, len(labels), 4)]
         rows[name] = {"metrics": label_metrics(labels, predicted, svm.classes),
-                      "ms_face": mean_ms(lambda one: model.classify_crops(*one), one_by_one)}
+                      "ms_face": mean_ms(lambda one: model.classify_crops(*one), one_by_one),
+                      # The faces/ photos and the scene faces apart: two sources, two framings.
+                      "by_source": {source: label_metrics(labels[own], predicted[own], svm.classes)
+                                    for source, own in (("faces", ~boxed), ("scenes", boxed))}}
     rows["cascade"]["cnn_fraction"] = cascade.cnn_fraction
     # What other thresholds (--cascade-threshold) would give on these faces.
     rows["cascade"]["curve"] = [
@@ -198,29 +226,41 @@ def main():
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--models", type=Path, default=HERE.parent.parent / "shared" / "models")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument("--svm", type=Path, default=default_model_path(), help="The SVM (default: shipped).")
+    parser.add_argument("--cnn", type=Path, default=default_cnn_path(), help="The CNN stage (default: shipped).")
+    parser.add_argument("--part", choices=PARTS, default="test", help="Which part of the split to measure on.")
+    parser.add_argument("--scene-boxes", choices=("annotated", "found"), default="annotated",
+                        help="Where the crops table cuts scene faces.")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    svm = MaskClassifier.load(default_model_path())
-    cnn = CnnClassifier(default_cnn_path(), backend="cpu")
+    svm = MaskClassifier.load(args.svm)
+    cnn = CnnClassifier(args.cnn, backend="cpu")
     ssd_folder = args.models / "aizoo-ssd"
     ssd = AizooSSD(ssd_folder)
-    test = held_out(args.data)
+    test = held_out(args.data, part=args.part)
+    faces = found_framing(test, MaskDetector(MaskHog(), svm)) if args.scene_boxes == "found" else test
     kb = lambda *paths: f"{sum(p.stat().st_size for p in paths) / 1024:,.0f} KB"  # noqa: E731
     models = default_model_path().parent
-    svm_files = [default_model_path()]
+    svm_files = [args.svm]
     detector_files = (sorted(models.glob("face_fhog48_*.svm")) + sorted(models.glob("face_verifier.*"))
                       + sorted(models.glob("face_proposals.*")) + sorted(models.glob("face_yunet_n.onnx")))
-    sizes_crops = {"HOG+SVM": kb(*svm_files), "CNN": kb(default_cnn_path()),
-                   "cascade": kb(*svm_files, default_cnn_path()),
+    sizes_crops = {"HOG+SVM": kb(*svm_files), "CNN": kb(args.cnn),
+                   "cascade": kb(*svm_files, args.cnn),
                    "AIZOO SSD": kb(ssd_folder / "face_mask_detection.caffemodel")}
     sizes_scenes = {k: v if k == "AIZOO SSD" else kb(*svm_files, *detector_files,
-                                                     *([default_cnn_path()] if k != "HOG+SVM" else []))
+                                                     *([args.cnn] if k != "HOG+SVM" else []))
                     for k, v in sizes_crops.items()}
     print(f"maskhog {sys.modules['maskhog'].__version__}, OpenCV {cv2.__version__}, one thread; "
-          f"SSD from its Caffe files; cascade threshold {cnn.cascade_threshold}")
-    crops = crops_table(test, svm, cnn, Cascade(svm, cnn), ssd)
-    print_table(f"Held-out faces ({len(test)} crops; ms per face, one face per call)", crops,
+          f"SSD from its Caffe files; {args.svm.name} and {args.cnn.name}, cascade threshold "
+          f"{cnn.cascade_threshold}; the {args.part} part")
+    crops = crops_table(faces, svm, cnn, Cascade(svm, cnn), ssd)
+    print_table(f"Held-out faces ({len(faces)} crops, scene faces at the {args.scene_boxes} box; "
+                f"ms per face, one face per call)", crops,
                 svm.classes, "ms_face", sizes_crops)
+    for name in ("HOG+SVM", "CNN", "cascade"):
+        print(f"  {name} by source: " + "; ".join(
+            f"{source} {m['n']} faces, accuracy {m['accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}"
+            for source, m in crops[name]["by_source"].items()))
     print("  cascade by threshold: " + "; ".join(
         "{threshold}: {cnn_fraction:.0%} to the CNN, accuracy {accuracy:.3f}".format(**r)
         for r in crops["cascade"]["curve"]))

@@ -248,15 +248,21 @@ def test_colourless_faces_go_to_the_gray_fallback(tmp_path):
     assert m.achromatic(X).tolist() == [False, False, True, True]
     p = m.predict_proba(X)
     np.testing.assert_allclose(p[2:], m.gray.predict_proba(X[2:, :m.gray.n_features]))
-    # Without colour no skin shows: the colour weights alone would see a mask on the bare face.
+    # Without colour no skin shows: the colour weights alone would not see a bare face. Those
+    # trained on the YuNet detector's crops give it 0.30 / 0.34 / 0.36 (with / without / badly
+    # worn; those before called it masked, 0.70), the gray weights 0.004 with_mask.
+    mask, no_mask = m.classes.index("with_mask"), m.classes.index("without_mask")
     colour_only = MaskClassifier(m.classes, m.coef, m.intercept, m.calib_a, m.calib_b, crop=m.crop,
                                  features=m.features)
-    assert np.asarray(m.classes)[colour_only.predict_proba(X[2:3]).argmax()] == "with_mask"
+    assert colour_only.predict_proba(X[2:3])[0, mask] > max(0.2, 10 * p[2, mask])
     labels = np.asarray(m.classes)[p.argmax(axis=1)].tolist()
-    assert labels[:2] == ["without_mask", "with_mask"] and labels[3] == "with_mask"
+    assert labels[:2] == ["without_mask", "with_mask"]
     # The gray weights see the violation; which of the two is a near tie for this face
     # (docs/design.md#c-choice: 8-9% of bare held-out faces go to incorrect_mask).
-    assert labels[2] in ("without_mask", "incorrect_mask") and p[2, m.classes.index("with_mask")] < 0.1
+    assert labels[2] in ("without_mask", "incorrect_mask") and p[2, mask] < 0.1
+    # They see the drawn mask; worn well or badly is a near tie too (retrained on the YuNet
+    # detector's crops: 0.42 with_mask, 0.50 incorrect_mask; 0.66 and 0.33 before).
+    assert labels[3] in ("with_mask", "incorrect_mask") and p[3, mask] > 0.3 and p[3, no_mask] < 0.1
     # The fallback travels in the file, under its own checksums.
     m.save(tmp_path / "m.npz")
     again = MaskClassifier.load(tmp_path / "m.npz")
@@ -292,3 +298,44 @@ def test_evaluation_cuts_class_folder_faces_as_the_model_was_trained():
     assert isinstance(finder_for(shipped), MaskDetector)
     shipped.info = {"training": {"detector": None}}      # trained on whole images
     assert finder_for(shipped) is None
+
+
+def test_found_boxes_match_each_annotated_face_once_best_score_first():
+    from maskhog.boxes import Face
+    from maskhog.training.faces import found_boxes
+
+    annotated = [(0, 0, 100, 100), (200, 0, 300, 100), (0, 200, 50, 250)]
+    found = [Face((5, 5, 105, 105), 0.5),        # the first face
+             Face((10, 0, 110, 100), 0.9),       # the first face too, surer: it takes it
+             Face((240, 0, 340, 100), 0.7),      # IoU 0.43 with the second face
+             Face((400, 400, 450, 450), 0.99)]   # no face
+    assert found_boxes(annotated, found) == [(10, 0, 110, 100), (240, 0, 340, 100), None]
+    assert found_boxes(annotated, found, min_iou=0.5) == [(10, 0, 110, 100), None, None]
+    assert found_boxes(annotated, []) == [None, None, None]
+
+
+def test_scene_faces_are_cut_where_the_detector_frames_them(astronaut_scenes):
+    """Each photo's face is found and cut at the found box; a box on the bare background is
+    kept annotated ("found") or left out and counted ("found-only")."""
+    from maskhog.training.data import Dataset, Sample, load_dataset
+    from maskhog.training.faces import face_crops, face_finder
+
+    data = load_dataset(astronaut_scenes)
+    photos = sorted({s.path for s in data.samples})[:4]
+    samples = [s for s in data.samples if s.path in photos]
+    bare = Sample(photos[0], "without_mask", (0, 0, 40, 40), photos[0])   # no face there
+    data = Dataset(samples + [bare])
+    spec = CropSpec(size=32, color=True)
+    finder = face_finder()
+    annotated = face_crops(data, spec)
+    found = face_crops(data, spec, detector=finder, scene_boxes="found")
+    only = face_crops(data, spec, detector=finder, scene_boxes="found-only")
+    assert annotated.summary()["by_origin"] == {"box": 5}
+    assert found.summary()["by_origin"] == {"found": 4, "box": 1} and found.not_found == 0
+    assert only.summary()["by_origin"] == {"found": 4} and only.not_found == 1
+    found_boxes = [b for (_, b), how in zip(found.sources, found.origin) if how == "found"]
+    assert found_boxes != [s.box for s in samples]   # the detector's framing, not the annotation's
+    with pytest.raises(ValueError, match="needs a detector"):
+        face_crops(data, spec, scene_boxes="found")
+    with pytest.raises(ValueError, match="not one of"):
+        face_crops(data, spec, detector=finder, scene_boxes="nearby")

@@ -35,13 +35,19 @@ def main():
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--svm", type=Path, default=HERE.parent / "maskhog" / "models" / "default.npz")
     parser.add_argument("--out", type=Path, default=HERE.parent / "maskhog" / "models" / "cnn.onnx")
+    parser.add_argument("--record", type=Path, default=HERE / "cnn_model.json",
+                        help="Where the training record goes.")
+    parser.add_argument("--threads", type=int, default=CNN_SETTINGS["threads"],
+                        help="PyTorch's threads (on a shared machine, 1).")
     args = parser.parse_args()
     roots = [args.data / "faces", args.data / "scenes"]
     svm = MaskClassifier.load(args.svm)
-    _, report = train_cnn(roots, out=args.out, svm=svm, seed=SETTINGS["seed"], **CNN_SETTINGS)
+    _, report = train_cnn(roots, out=args.out, svm=svm, seed=SETTINGS["seed"],
+                          **{**CNN_SETTINGS, "threads": args.threads})
+    report["threads"] = args.threads
     report["onnx"] = {"bytes": args.out.stat().st_size,
                       "sha256": hashlib.sha256(args.out.read_bytes()).hexdigest()}
-    (HERE / "cnn_model.json").write_text(json.dumps(report, indent=1) + "\n")
+    args.record.write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps({"test": {k: report["test_metrics"][k] for k in ("accuracy", "balanced_accuracy",
                                                                       "macro_f1")},
                       "cascade": report["cascade"]}, indent=1))

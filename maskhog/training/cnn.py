@@ -358,8 +358,9 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
         The ONNX file to write.
     svm : MaskClassifier or path, optional
         The SVM of the cascade (default: the shipped one). Its classes must
-        be those of this data; its crop rule (in colour if ``color``), and
-        its way of finding the faces of class-folder images, are the CNN's too.
+        be those of this data; its crop rule (in colour if ``color``), its way
+        of finding the faces of class-folder images, and where it cut scene faces
+        (``scene_boxes``), are the CNN's too.
     color : bool
         Colour crops (default), else gray ones as the SVM's.
     augment : Augment, optional
@@ -385,6 +386,7 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
         svm = MaskClassifier.load(svm or default_model_path())
     spec = replace(svm.crop, color=color, clahe=svm.crop.clahe and not color)
     detector = finder_for(svm)
+    scene_boxes = svm.info.get("training", {}).get("scene_boxes", "annotated")
     augment = Augment() if augment is None else augment
     data = load_datasets(roots)
     log_fn(f"{len(data)} faces from {len(roots)} folder(s): {data.counts()}")
@@ -407,9 +409,10 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
         if progress_factory:
             with progress_factory(len({s.path for s in subset.samples}), f"cropping {name} faces") as bar:
                 parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=draws,
-                                         progress=bar.update, also=also)
+                                         progress=bar.update, also=also, scene_boxes=scene_boxes)
         else:
-            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=draws, also=also)
+            parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=draws, also=also,
+                                     scene_boxes=scene_boxes)
         log_fn(f"{name}: {parts[name].summary()}")
     hard = parts["validation"]
     parts["validation"] = hard.originals()   # the network's validation: the faces as they are
@@ -432,7 +435,8 @@ def train_cnn(roots, *, out, svm=None, augment=None, seed: int = 0, color: bool 
         "data": {"roots": [Path(r).name for r in roots],
                  "kinds": [k.split(": ")[0] + ": " + Path(k.split(": ", 1)[1]).name for k in data.kinds],
                  "faces": data.counts(),
-                 "split": {k: v.summary() for k, v in parts.items()}, "seed": seed},
+                 "split": {k: v.summary() for k, v in parts.items()}, "seed": seed,
+                 "scene_boxes": scene_boxes},
         "augment": augment.to_dict(),
         "network": {"widths": list(WIDTHS), "parameters": int(sum(p.numel() for p in net.parameters()))},
         "fit": record,

@@ -3,7 +3,9 @@
 Faces of class-folder images have no box: the largest face that
 :func:`face_finder` finds, the way ``predict`` finds faces at run time, is
 used when there is one, else the whole image (most such images are tight
-crops), and which was used is counted.
+crops), and which was used is counted. Annotated faces (scene photos) are cut
+at their annotated box, or (``scene_boxes``) at the box the finder gives the
+same face, so that training crops are framed as run-time crops are.
 """
 
 from __future__ import annotations
@@ -20,9 +22,18 @@ from ..io import DEFAULT_MAX_PIXELS, ImageError, read_image, to_gray
 from .augment import Augment, augmented_crops
 from .data import Dataset, Sample
 
-__all__ = ["FaceCrops", "face_crops", "face_finder", "finder_for", "whole_or_detected"]
+__all__ = ["FaceCrops", "SCENE_BOXES", "face_crops", "face_finder", "finder_for", "found_boxes",
+           "whole_or_detected"]
 
 log = logging.getLogger("maskhog")
+
+#: Where annotated faces are cut (:func:`face_crops`' ``scene_boxes``): at the annotated box;
+#: at the finder's box of the same face, the annotated one where it finds none; or at the
+#: finder's box only, leaving out the faces it does not find (run time never classifies those).
+SCENE_BOXES = ("annotated", "found", "found-only")
+
+#: A found box frames an annotated face when their IoU reaches this (the detector's own figures).
+FOUND_IOU = 0.4
 
 
 @dataclass
@@ -32,20 +43,22 @@ class FaceCrops:
     crops: np.ndarray
     labels: np.ndarray
     groups: np.ndarray
-    origin: np.ndarray              # per crop: 'box', 'detector', 'whole' or 'augmented'
+    origin: np.ndarray              # per crop: 'box', 'found', 'detector', 'whole' or 'augmented'
     sources: list = field(default_factory=list)   # (path, box) of each non-augmented crop
     skipped: list = field(default_factory=list)
     also: tuple = ()   # the same faces cut by each of face_crops' ``also`` rules
+    not_found: int = 0   # annotated faces left out because the finder did not find them
 
     def originals(self) -> "FaceCrops":
         """The faces as found, without their augmented copies."""
         own = self.origin != "augmented"
         return FaceCrops(self.crops[own], self.labels[own], self.groups[own], self.origin[own], self.sources,
-                         self.skipped, tuple(a[own] for a in self.also))
+                         self.skipped, tuple(a[own] for a in self.also), self.not_found)
 
     def summary(self) -> dict:
         return {"crops": len(self.labels), "by_label": dict(Counter(self.labels.tolist())),
-                "by_origin": dict(Counter(self.origin.tolist())), "skipped": len(self.skipped)}
+                "by_origin": dict(Counter(self.origin.tolist())), "skipped": len(self.skipped),
+                "not_found": self.not_found}
 
 
 def face_finder(detector: str = "maskhog"):
@@ -91,9 +104,27 @@ def whole_or_detected(image: np.ndarray, detector) -> tuple[tuple, str]:
     return (x0, y0, x0 + side, y0 + side), "whole"
 
 
+def found_boxes(annotated, found, min_iou: float = FOUND_IOU) -> list:
+    """The found box of each annotated box, or None where no found box frames it.
+
+    ``found`` holds :class:`maskhog.boxes.Face` records. Found faces, best score
+    first, take the unclaimed annotated box they overlap most at IoU >= ``min_iou``,
+    as the detector's figures match them (:func:`maskhog.training.metrics.match_boxes`).
+    """
+    from ..boxes import iou
+
+    out = [None] * len(annotated)
+    for face in sorted(found, key=lambda f: -f.score):
+        free = [(iou(face.box, box), k) for k, box in enumerate(annotated) if out[k] is None]
+        best, k = max(free, default=(0.0, -1))
+        if best >= min_iou:
+            out[k] = tuple(int(v) for v in face.box)
+    return out
+
+
 def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment | None = None,
                seed: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS, progress=None,
-               n_jobs: int = 2, also=(), cluster=None) -> FaceCrops:
+               n_jobs: int = 2, also=(), cluster=None, scene_boxes: str = "annotated") -> FaceCrops:
     """Crop every face of ``data`` (each image is read once), plus augmented copies.
 
     Images are shared out in fixed chunks over ``n_jobs`` processes, or over
@@ -104,9 +135,15 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     skipped. ``also`` names more crop rules: the same faces, and the same
     varied copies (one set of random draws), are cut by each from the same
     reading of the image (``FaceCrops.also``; the cascade needs gray and
-    colour crops).
+    colour crops). ``scene_boxes`` (one of :data:`SCENE_BOXES`) says where annotated
+    faces are cut; any but "annotated" needs ``detector``.
     """
     from joblib import Parallel, delayed
+
+    if scene_boxes not in SCENE_BOXES:
+        raise ValueError(f"scene_boxes {scene_boxes!r} is not one of {', '.join(SCENE_BOXES)}")
+    if scene_boxes != "annotated" and detector is None:
+        raise ValueError(f"scene_boxes={scene_boxes!r} needs a detector to find the faces")
 
     by_image: dict[str, list[Sample]] = {}
     for s in data.samples:
@@ -114,7 +151,7 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
     items = list(by_image.items())
     chunks = [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     copies = augment.copies_per_class(data.counts()) if augment is not None else {}
-    shared = ((spec, *also), detector, augment, copies, max_pixels)
+    shared = ((spec, *also), detector, augment, copies, max_pixels, scene_boxes)
     seeded = [(chunk, np.random.default_rng([seed, k])) for k, chunk in enumerate(chunks)]
     if cluster is not None:
         done = _crop_on_cluster(cluster, shared, seeded)
@@ -139,7 +176,8 @@ def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment
                      np.array(joined("origin")), joined("sources"),
                      list(data.skipped) + joined("skipped"),
                      tuple(np.concatenate([p["crops"][j] for p in parts if len(p["crops"][j])])
-                           for j in range(1, 1 + len(also))))
+                           for j in range(1, 1 + len(also))),
+                     sum(p["not_found"] for p in parts))
 
 
 _CHUNK = 32   # images per parallel job
@@ -163,17 +201,17 @@ def _crop_on_cluster(cluster, shared, seeded):
 
 
 def _crop_seeded(shared, part) -> dict:
-    (specs, detector, augment, copies, max_pixels), (items, rng) = shared, part
-    return _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels)
+    (specs, detector, augment, copies, max_pixels, scene_boxes), (items, rng) = shared, part
+    return _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels, scene_boxes)
 
 
-def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dict:
+def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels, scene_boxes="annotated") -> dict:
     """The faces of a few images, in order: each face, then its augmented copies.
 
     ``out["crops"][j]`` holds the crops by rule ``specs[j]``.
     """
     cut = [[] for _ in specs]
-    out = {"labels": [], "groups": [], "origin": [], "sources": [], "skipped": []}
+    out = {"labels": [], "groups": [], "origin": [], "sources": [], "skipped": [], "not_found": 0}
     for path, samples in items:
         try:
             image = read_image(path, max_pixels=max_pixels)
@@ -181,12 +219,24 @@ def _crop_chunk(items, specs, detector, augment, copies, rng, max_pixels) -> dic
             out["skipped"].append(str(exc))
             continue
         gray = to_gray(image)
-        for s in samples:
+        found = [None] * len(samples)
+        if scene_boxes != "annotated" and any(s.box is not None for s in samples):
+            # One search of the photo frames all its annotated faces.
+            boxed = [k for k, s in enumerate(samples) if s.box is not None]
+            faces = getattr(detector, "find_faces", detector.detect)(image)
+            for k, box in zip(boxed, found_boxes([samples[k].box for k in boxed], faces)):
+                found[k] = box
+        for s, found_box in zip(samples, found):
             if s.box is not None:
                 box, how = _within(s.box, image.shape), "box"
                 if box is None:
                     out["skipped"].append(f"{path}: box {s.box} lies outside the decoded "
                                           f"{image.shape[1]}x{image.shape[0]} image")
+                    continue
+                if found_box is not None:
+                    box, how = found_box, "found"
+                elif scene_boxes == "found-only":
+                    out["not_found"] += 1
                     continue
             else:
                 box, how = whole_or_detected(image, detector)

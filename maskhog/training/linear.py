@@ -164,7 +164,7 @@ def fit_with_fallback(X_train, y_train, X_val, y_val, *, crop: CropSpec, feature
 def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: dict | None = None,
           augment: Augment | None = Augment(), detector=None, seed: int = 0, C_grid=C_GRID,
           max_pixels: int = DEFAULT_MAX_PIXELS, progress_factory=None,
-          log_fn=print, cluster=None) -> tuple[MaskClassifier, dict]:
+          log_fn=print, cluster=None, scene_boxes: str = "annotated") -> tuple[MaskClassifier, dict]:
     """Train on data folders, report held-out test figures, optionally save.
 
     Parameters
@@ -185,6 +185,9 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         Where progress messages go.
     cluster : str or distributed.Client, optional
         Cut the faces on a Dask cluster's workers (:func:`~maskhog.training.faces.face_crops`).
+    scene_boxes : str
+        Where annotated faces are cut, in every part of the split: "annotated", "found" or
+        "found-only" (:data:`~maskhog.training.faces.SCENE_BOXES`; the latter two with ``detector``).
 
     Returns
     -------
@@ -204,10 +207,11 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
         if progress_factory:
             with progress_factory(n_images, f"cropping {name} faces") as bar:
                 parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
-                                         max_pixels=max_pixels, progress=bar.update, cluster=cluster)
+                                         max_pixels=max_pixels, progress=bar.update, cluster=cluster,
+                                         scene_boxes=scene_boxes)
         else:
             parts[name] = face_crops(subset, spec, detector=detector, augment=aug, seed=seed,
-                                     max_pixels=max_pixels, cluster=cluster)
+                                     max_pixels=max_pixels, cluster=cluster, scene_boxes=scene_boxes)
         log_fn(f"{name}: {parts[name].summary()}")
 
     if features is None:
@@ -235,6 +239,7 @@ def train(roots, *, out=None, spec: CropSpec = CropSpec(color=True), features: d
                  "skipped": len(skipped)},
         "augment": augment.to_dict() if augment else None,
         "detector": getattr(getattr(detector, "detector", detector), "name", None),
+        "scene_boxes": scene_boxes,
         "search": search,
         "test_metrics": metrics,
         "gray_test_metrics": gray_metrics,
