@@ -81,6 +81,18 @@ def verifier_odds(verifier, image, boxes) -> np.ndarray:
     return (verifier._odds(crops) + verifier._odds(np.ascontiguousarray(crops[:, :, ::-1]))) / 2
 
 
+def _photos(photos, paths, step: str, log_fn):
+    """Each readable photo of ``paths`` with its annotated faces ``[(label, x1, y1, x2, y2)]``;
+    an unreadable one is named and skipped, as training skips them everywhere."""
+    for path in paths:
+        try:
+            image = read_image(path)
+        except ImageError as exc:
+            log_fn(f"{step}: {exc}; skipped")
+            continue
+        yield image, [(label, *box) for label, box in photos[path]]
+
+
 def _matched(kept, truth, min_side: int) -> list[tuple]:
     """``(found box, annotated box)`` of each face of ``truth`` that one of ``kept`` frames,
     best score first, at IoU 0.3 or the convention-tolerant match."""
@@ -105,13 +117,7 @@ def fit_convention(det, yunet, photos, paths, settings=YUNET_RULE, log_fn=print)
     two matched faces keeps its own boxes. Returns ``(rules, matched faces per proposer)``."""
     v = det.verifier
     pairs = {"templates": [], "network": [], "yunet": []}
-    for path in paths:
-        try:
-            image = read_image(path)
-        except ImageError as exc:
-            log_fn(f"box convention: {exc}; skipped")
-            continue
-        truth = [(label, *box) for label, box in photos[path]]
+    for image, truth in _photos(photos, paths, "box convention", log_fn):
         rows = proposals(det, yunet, image, settings["rule_from"])
         odds = verifier_odds(v, image, [b for _, b, _ in rows])
         kept = {s: [] for s in pairs}
@@ -136,15 +142,10 @@ def yunet_rows(yunet, verifier, photos, paths, floor: float, log_fn=print) -> tu
     """YuNet's boxes of each photo from ``floor``, as it frames them, each scored by YuNet's
     log-odds, with the photo's annotated faces: ``([{"faces", "truth"}], [verifier log-odds])``."""
     rows, odds = [], []
-    for path in paths:
-        try:
-            image = read_image(path)
-        except ImageError as exc:
-            log_fn(f"YuNet rule: {exc}; skipped")
-            continue
+    for image, truth in _photos(photos, paths, "YuNet rule", log_fn):
         boxes, scores = yunet.raw(image, floor)
         faces = [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, logit(scores))]
-        rows.append({"faces": faces, "truth": [(label, *box) for label, box in photos[path]]})
+        rows.append({"faces": faces, "truth": truth})
         odds.append(verifier_odds(verifier, image, [f.box for f in faces]))
     return rows, odds
 
