@@ -107,19 +107,14 @@ def whole_or_detected(image: np.ndarray, detector) -> tuple[tuple, str]:
 def found_boxes(annotated, found, min_iou: float = FOUND_IOU) -> list:
     """The found box of each annotated box, or None where no found box frames it.
 
-    ``found`` holds :class:`maskhog.boxes.Face` records. Found faces, best score
-    first, take the unclaimed annotated box they overlap most at IoU >= ``min_iou``,
-    as the detector's figures match them (:func:`maskhog.training.metrics.match_boxes`).
+    ``found`` holds :class:`maskhog.boxes.Face` records, matched to the annotated boxes
+    as the detector's figures match them (:func:`maskhog.training.metrics.claims`): best
+    score first, each takes the unclaimed box it overlaps most at IoU >= ``min_iou``.
     """
-    from ..boxes import iou
+    from .metrics import claims
 
-    out = [None] * len(annotated)
-    for face in sorted(found, key=lambda f: -f.score):
-        free = [(iou(face.box, box), k) for k, box in enumerate(annotated) if out[k] is None]
-        best, k = max(free, default=(0.0, -1))
-        if best >= min_iou:
-            out[k] = tuple(int(v) for v in face.box)
-    return out
+    taken = claims(found, [(None, *box) for box in annotated], min_iou)
+    return [None if face is None else tuple(int(v) for v in face.box) for face in taken]
 
 
 def face_crops(data: Dataset, spec: CropSpec, *, detector=None, augment: Augment | None = None,

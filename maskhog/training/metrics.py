@@ -81,26 +81,30 @@ def same_face(found, box, iou: float = MATCH_IOU, tolerant: bool = False) -> flo
     return 0.0
 
 
+def claims(found, truth, iou: float = MATCH_IOU, tolerant: bool = False) -> list:
+    """For each annotated face of ``truth`` (``(label, x1, y1, x2, y2)``), the detection of
+    ``found`` that takes it, or None: detections, best score first, take the unclaimed face they
+    frame best (:func:`same_face`)."""
+    taken = [None] * len(truth)
+    for face in sorted(found, key=lambda f: -f.score):
+        best, j = 0.0, -1
+        for k, (_, *box) in enumerate(truth):
+            overlap = same_face(face.box, box, iou, tolerant) if taken[k] is None else 0.0
+            if overlap > 0 and overlap >= best:
+                best, j = overlap, k
+        if j >= 0:
+            taken[j] = face
+    return taken
+
+
 def match_boxes(found, truth, min_side: int = 24, iou: float = MATCH_IOU, tolerant: bool = False):
     """Match one photo's detections to its annotated faces: ``(found, counted, false)``, where
     ``found[k]`` says whether face ``k`` of ``truth`` was found, ``counted[k]`` whether its shorter
     side is at least ``min_side`` (a detection on a smaller one is neither right nor wrong), and
-    ``false`` counts the detections that found no face. Detections, best score first, take the
-    unclaimed face they frame best (:func:`same_face`)."""
+    ``false`` counts the detections that found no face (:func:`claims` matches them)."""
     counted = [min(x2 - x1, y2 - y1) >= min_side for _, x1, y1, x2, y2 in truth]
-    used = [False] * len(truth)
-    false = 0
-    for face in sorted(found, key=lambda f: -f.score):
-        best, j = 0.0, -1
-        for k, (_, *box) in enumerate(truth):
-            overlap = same_face(face.box, box, iou, tolerant) if not used[k] else 0.0
-            if overlap > 0 and overlap >= best:
-                best, j = overlap, k
-        if j < 0:
-            false += 1
-        else:
-            used[j] = True
-    return used, counted, false
+    used = [face is not None for face in claims(found, truth, iou, tolerant)]
+    return used, counted, len(found) - sum(used)
 
 
 def match_faces(found, truth, min_side: int = 24, iou: float = MATCH_IOU, tolerant: bool = False):
