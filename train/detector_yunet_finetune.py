@@ -62,15 +62,13 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from maskhog.boxes import Face, merge_duplicates
-from maskhog.crops import crop_faces
 from maskhog.detect import make_detector
 from maskhog.detect.convention import load_rules
 from maskhog.detect.yunet import YUNET_FILE, YuNet
 from maskhog.io import read_image
 from maskhog.training.cnn import require_torch
-from maskhog.training.metrics import match_faces
 from maskhog.training.scenes import split_scenes
+from maskhog.training.yunet_rule import SCORE_GRID, choose, figures, logit, yunet_rows
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
@@ -393,75 +391,27 @@ def train(torch, heads, data, settings, on_epoch):
 
 # --- choice on validation photos ------------------------------------------------------------
 
-def logit(p):
-    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
-
-
-def judged_rows(yunet_path, paths, photos, verifier, floor=RUN_FROM):
-    """Per photo: YuNet's boxes from ``floor`` (its own framing) with YuNet's log-odds, the
-    shipped verifier's mirror-averaged face log-odds of their crops, and the annotated faces."""
-    yunet = YuNet(yunet_path, threshold=floor)
-    rows = []
-    for path in paths:
-        image = read_image(path)
-        boxes, scores = yunet.raw(image, floor)
-        faces = [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, logit(scores))]
-        if faces:
-            crops = crop_faces(image, [f.box for f in faces], verifier.crop)
-            odds = (verifier._odds(crops) + verifier._odds(np.ascontiguousarray(crops[:, :, ::-1]))) / 2
-        else:
-            odds = np.zeros(0)
-        rows.append({"faces": faces, "odds": odds, "truth": [(label, *box) for label, box in photos[path]]})
-    return rows
-
-
-def figures(rows, k, t, rule, alone=False, min_side=24):
-    """Recall per class, precision and size bands when boxes with verifier odds + k x YuNet
-    log-odds >= t (``alone``: YuNet's log-odds >= t) are kept, moved onto the convention,
-    duplicates merged, matched at IoU 0.4."""
-    from collections import Counter
-
-    n, hit, false = Counter(), Counter(), 0
-    bands = {"24-48": [0, 0], "48-96": [0, 0], "96+": [0, 0]}
-    for r in rows:
-        z = np.array([f.score for f in r["faces"]])
-        value = z if alone else r["odds"] + k * z
-        kept = merge_duplicates([Face(rule.apply(f.box), float(v)) for f, v in zip(r["faces"], value) if v >= t])
-        a, b, c = match_faces(kept, r["truth"], min_side)
-        n, hit, false = n + a, hit + b, false + c
-        for label, *box in r["truth"]:
-            side = min(box[2] - box[0], box[3] - box[1])
-            if side >= min_side:
-                band = "24-48" if side < 48 else "48-96" if side < 96 else "96+"
-                bands[band][0] += 1
-                bands[band][1] += sum(match_faces(kept, [(label, *box)], min_side)[1].values())
-    found = sum(hit.values())
-    return {"with_mask": round(hit["with_mask"] / max(1, n["with_mask"]), 4),
-            "without_mask": round(hit["without_mask"] / max(1, n["without_mask"]), 4),
-            "incorrect_mask": round(hit["incorrect_mask"] / max(1, n["incorrect_mask"]), 4),
-            "precision": round(found / max(1, found + false), 4),
-            "sizes": {b: round(h / max(1, m), 4) for b, (m, h) in bands.items()}}
+def judged(yunet_path, paths, photos, verifier, floor=RUN_FROM):
+    """YuNet's boxes of each photo from ``floor`` with the verifier's log-odds of their crops:
+    what :func:`maskhog.training.yunet_rule.choose` chooses a rule from."""
+    return yunet_rows(YuNet(yunet_path, threshold=floor), verifier, photos, paths, floor)
 
 
 def mean_recall(f):
     return (f["with_mask"] + f["without_mask"]) / 2
 
 
-def choose(rows, rule, weights=(0.0, 0.5, 1.0, 2.0, 4.0)):
-    """Whole detector: the (k, t) with the highest mean masked/unmasked recall at precision >= 0.90;
-    YuNet alone: the threshold on its log-odds likewise."""
-    best = alone = None
-    for k in weights:
-        for t in np.round(np.arange(-12, 12, 0.25), 2):
-            f = figures(rows, k, t, rule)
-            if f["precision"] >= 0.90 and (best is None or mean_recall(f) > mean_recall(best["figures"])):
-                best = {"yunet_weight": k, "threshold": float(t), "figures": f}
-    for t in np.round(logit(np.arange(0.2, 1.0, 0.025)), 3):
-        f = figures(rows, 1.0, t, rule, alone=True)
-        if f["precision"] >= 0.90 and (alone is None or mean_recall(f) > mean_recall(alone["figures"])):
-            alone = {"score": round(float(1 / (1 + np.exp(-t))), 3), "figures": f}
-    return {"detector": best, "alone": alone}
+def chosen_rules(rows, odds, rule):
+    """Whole detector: the (k, t) that finds the most faces at precision >= 0.90
+    (:func:`~maskhog.training.yunet_rule.choose`, as ``maskhog train-detector`` chooses it);
+    YuNet alone: the threshold on its own score likewise, with the figures per size band."""
+    _, k, t, _ = choose(rows, odds, rule)
+    no_verifier = [np.zeros_like(o) for o in odds]
+    _, _, a, _ = choose(rows, no_verifier, rule, (1.0,), logit(SCORE_GRID))
+    return {"detector": {"yunet_weight": k, "threshold": t,
+                         "figures": figures(rows, odds, k, t, rule, sizes=True)},
+            "alone": {"score": round(float(1 / (1 + np.exp(-a))), 3),
+                      "figures": figures(rows, no_verifier, 1.0, a, rule, sizes=True)}}
 
 
 def main():
@@ -537,8 +487,7 @@ def main():
     candidates = {"published": args.published, **{f"epoch {e}": p for e, p in saved.items()}}
     chosen = {}
     for name, path in candidates.items():
-        rows = judged_rows(path, val, photos, verifier)
-        chosen[name] = choose(rows, rule)
+        chosen[name] = chosen_rules(*judged(path, val, photos, verifier), rule)
         d, a = chosen[name]["detector"], chosen[name]["alone"]
         print(f"{name}: detector k={d['yunet_weight']} t={d['threshold']} {d['figures']}; "
               f"alone from {a['score']} {a['figures']}", flush=True)
@@ -547,7 +496,7 @@ def main():
     # Its scores moved up: the highest floor that finds as many validation faces judges fewer boxes.
     floors = {}
     for floor in FLOORS if wins else ():
-        floors[floor] = choose(judged_rows(candidates[best], val, photos, verifier, floor), rule)["detector"]
+        floors[floor] = chosen_rules(*judged(candidates[best], val, photos, verifier, floor), rule)["detector"]
         print(f"floor {floor}: {floors[floor]}", flush=True)
     floor = max(floors, key=lambda f: (mean_recall(floors[f]["figures"]), f)) if floors else RUN_FROM
     if wins and not args.photos:   # a trial never replaces a model
