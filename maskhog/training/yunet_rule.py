@@ -33,7 +33,7 @@ from ..detect.convention import IDENTITY, fit_rule, save_rules
 from ..detect.fhog import YUNET_RULE_FILE, models_folder
 from ..detect.yunet import YUNET_FILE, YuNet
 from ..io import ImageError, read_image
-from .metrics import match_faces, same_face
+from .metrics import claims, match_faces
 from .scenes import split_scenes
 
 __all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "yunet_rows"]
@@ -94,20 +94,12 @@ def _photos(photos, paths, step: str, log_fn):
 
 
 def _matched(kept, truth, min_side: int) -> list[tuple]:
-    """``(found box, annotated box)`` of each face of ``truth`` that one of ``kept`` frames,
-    best score first, at IoU 0.3 or the convention-tolerant match."""
-    used, pairs = [False] * len(truth), []
-    for face in sorted(kept, key=lambda f: -f.score):
-        best, j = 0.0, -1
-        for k, (_, *box) in enumerate(truth):
-            small = min(box[2] - box[0], box[3] - box[1]) < min_side
-            o = 0.0 if used[k] or small else same_face(face.box, box, 0.3, tolerant=True)
-            if o > best:
-                best, j = o, k
-        if j >= 0:
-            used[j] = True
-            pairs.append((face.box, tuple(truth[j][1:])))
-    return pairs
+    """``(found box, annotated box)`` of each face of ``truth`` of ``min_side`` px or more that
+    one of ``kept`` frames (:func:`~maskhog.training.metrics.claims`: best score first, at IoU
+    0.3 or the convention-tolerant match). Smaller faces are left out of the match, so that no
+    box is fitted to a face too small to count."""
+    big = [t for t in truth if min(t[3] - t[1], t[4] - t[2]) >= min_side]
+    return [(f.box, tuple(t[1:])) for f, t in zip(claims(kept, big, 0.3, tolerant=True), big) if f is not None]
 
 
 def fit_convention(det, yunet, photos, paths, settings=YUNET_RULE, log_fn=print):
