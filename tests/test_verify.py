@@ -308,12 +308,16 @@ def test_train_detector_adds_yunet_with_a_convention_and_a_rule_fitted_on_the_ph
         add_yunet([root], folder, log_fn=lambda m: None)
     shutil.copy(models_folder() / CNN_VERIFIER_FILE, folder / CNN_VERIFIER_FILE)
     said = []
-    strict = {**YUNET_RULE, "min_precision": 1.01}
+    strict = {**YUNET_RULE, "min_precision": 1.01, "fine_tune": False}
     assert add_yunet([root], folder, settings=strict, log_fn=said.append) is None
     assert "runs without YuNet" in said[-1] and not (folder / "face_yunet.json").exists()
     assert MaskHog(templates=folder).yunet is None
 
     record = add_yunet([root], folder, log_fn=said.append)
+    # Fine-tuned on the training photos, YuNet finds no more of the validation faces than the
+    # shipped network (all of them): the shipped one is kept, and says so.
+    assert record["fine_tuning"]["chosen"] == "shipped" and record["network"] == "the shipped YuNet"
+    assert set(record["fine_tuning"]["validation"]) == {"shipped", "epoch 1", "epoch 2"}
     assert all((folder / name).read_bytes() == (models_folder() / name).read_bytes() for name in YUNET_FILES)
     figures = record["yunet_rule"]["validation"]
     assert figures["faces"] == {"without_mask": 4} and figures["without_mask"] == 1.0 and figures["precision"] == 1.0
@@ -329,6 +333,54 @@ def test_train_detector_adds_yunet_with_a_convention_and_a_rule_fitted_on_the_ph
         (label, box), = boxed[path]
         found = mine.detect(cv2.imread(path))
         assert len(found) == 1 and box_iou(found[0].box, box) >= 0.5, (path, found, box)
+
+
+def test_fine_tuning_raises_yunets_score_of_masked_faces_it_has_not_seen(tmp_path):
+    """Fine-tuned on 8 photos of her face with the drawn mask, YuNet scores the face higher on 4
+    others; its graph stays node for node, and only the score and box heads' weights change."""
+    import onnx
+    from onnx import numpy_helper
+
+    from maskhog.detect.convention import IDENTITY, load_rules
+    from maskhog.detect.fhog import models_folder
+    from maskhog.detect.yunet import YUNET_FILE, YuNet
+    from maskhog.io.demo import demo_images
+    from maskhog.training.yunet_finetune import fine_tune
+
+    pytest.importorskip("torch")
+    (_, _), (_, masked) = demo_images()
+    others = [data.coffee(), data.chelsea(), data.rocket()]
+    rng = np.random.default_rng(0)
+    photos, paths = {}, []
+    for k in range(12):
+        canvas = cv2.resize(np.ascontiguousarray(others[k % 3][:, :, ::-1]), (640, 480))
+        side = int(rng.integers(150, 300))
+        x, y = int(rng.integers(0, 640 - side)), int(rng.integers(0, 480 - side))
+        canvas[y:y + side, x:x + side] = cv2.resize(masked, (side, side), interpolation=cv2.INTER_AREA)
+        path = str(tmp_path / f"m{k}.jpg")
+        cv2.imwrite(path, canvas)
+        paths.append(path)
+        photos[path] = [("with_mask", tuple(int(v) for v in (np.array(HER_FACE) * side / 512 + [x, y, x, y]).round()))]
+    shipped = models_folder() / YUNET_FILE
+    saved, record = fine_tune(shipped, paths[:8], photos, load_rules(models_folder())["yunet"], tmp_path / "work",
+                              log_fn=lambda m: None)
+    assert sorted(saved) == [1, 2] and record["positive_cells"] > 8
+
+    def face_scores(network):
+        yunet = YuNet(network, threshold=0.05, rule=IDENTITY)
+        out = []
+        for path in paths[8:]:
+            boxes, scores = yunet.raw(cv2.imread(path))
+            out.append(max([s for b, s in zip(boxes, scores) if box_iou(tuple(b), photos[path][0][1]) >= 0.4] or [0]))
+        return np.array(out)
+
+    before, after = face_scores(shipped), face_scores(saved[2])
+    assert before.min() > 0.5 and (after > before).all(), (before, after)
+    old, new = onnx.load(str(shipped)), onnx.load(str(saved[2]))
+    assert [n.op_type for n in old.graph.node] == [n.op_type for n in new.graph.node]
+    changed = {t.name for t, u in zip(old.graph.initializer, new.graph.initializer)
+               if not np.array_equal(numpy_helper.to_array(t), numpy_helper.to_array(u))}
+    assert changed and all(any(f"multi_level_{k}." in n for k in ("cls", "obj", "bbox")) for n in changed), changed
 
 
 @pytest.fixture(scope="module")

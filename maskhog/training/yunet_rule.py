@@ -4,7 +4,9 @@
 verifier; this puts the pretrained YuNet beside them, as the shipped detector
 has it (docs/design.md#detector-yunet):
 
-1. the network file with its licence and notice, copied from the shipped models;
+1. the network, with its licence and notice: the shipped one, or that one fine-tuned on
+   the training photos (:mod:`.yunet_finetune`) where it then finds more of the validation
+   photos' faces;
 2. ``box_convention.json``: each proposer's boxes moved onto the whole-face
    convention, a centre shift and a scale per axis fitted by least squares on
    the training photos' matched boxes (:func:`fit_convention`);
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -45,9 +48,10 @@ __all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "yu
 #:   held-out photos, for faces of ``min_side`` px and more;
 #: * ``held_out``: the CNN verifier's held-out fifth (``photo % 5 == held_out`` of the split's
 #:   training and validation photos: :data:`maskhog.training.cnn_verifier.CNN_VERIFIER`);
-#: * ``rule_from``: YuNet's boxes from this score are matched to faces to fit its convention.
+#: * ``rule_from``: YuNet's boxes from this score are matched to faces to fit its convention;
+#: * ``fine_tune``: fine-tune the shipped network on the training photos less the held-out fifth.
 YUNET_RULE = {"from_score": None, "weights": (0.0, 0.5, 1.0, 2.0, 4.0), "min_precision": 0.90,
-              "min_side": 24, "held_out": 0, "rule_from": 0.5}
+              "min_side": 24, "held_out": 0, "rule_from": 0.5, "fine_tune": True}
 ODDS_GRID = np.round(np.arange(-12, 12, 0.25), 2)     # thresholds on the summed log-odds
 SCORE_GRID = np.round(np.arange(0.05, 1.0, 0.025), 3)  # thresholds on YuNet's own score
 BANDS = ((24, 48), (48, 96), (96, None))
@@ -195,6 +199,39 @@ def choose(rows, odds, rule, weights=YUNET_RULE["weights"], thresholds=ODDS_GRID
     return widest[len(widest) // 2]
 
 
+def tuned_network(det, photos, learn, val, rule, floor: float, out_dir, settings=YUNET_RULE,
+                  log_fn=print) -> dict:
+    """Fine-tune the shipped YuNet on ``learn`` and keep the epoch that finds the most faces of
+    ``val`` through the score rule (:func:`choose`, from YuNet's score ``floor``), where it finds
+    more than the shipped network; written into ``out_dir`` with the licence and a notice that
+    says what changed. Returns what was chosen, with each network's figures."""
+    from .yunet_finetune import fine_tune
+
+    shipped = models_folder() / YUNET_FILE
+    with tempfile.TemporaryDirectory(prefix="maskhog-yunet-") as work:
+        saved, trained = fine_tune(shipped, learn, photos, rule, work, log_fn=log_fn)
+        found = {}
+        for name, path in {"shipped": shipped, **{f"epoch {e}": p for e, p in saved.items()}}.items():
+            rows, odds = yunet_rows(YuNet(path, threshold=floor, rule=IDENTITY), det.verifier, photos, val, floor,
+                                    log_fn)
+            best = choose(rows, odds, rule, settings["weights"], ODDS_GRID, settings["min_precision"],
+                          settings["min_side"])
+            found[name] = {"mean_recall": round(best[0], 4) if best else None,
+                           "figures": best[3] if best else None}
+            log_fn(f"YuNet fine-tuning: {name} finds {found[name]['mean_recall']} of the validation faces")
+        # The shipped network keeps ties: a change must find more faces to replace it.
+        chosen = max(found, key=lambda n: (found[n]["mean_recall"] or -1.0, n == "shipped"))
+        if chosen != "shipped":
+            shutil.copyfile(saved[int(chosen.split()[1])], Path(out_dir) / YUNET_FILE)
+    notice = (models_folder() / YUNET_FILES[2]).read_text()
+    if chosen != "shipped":
+        notice += (f"Modified again by maskhog train-detector: its score and box heads fine-tuned on "
+                   f"{len(learn)} annotated photos of the user's ({chosen}).\n")
+    (Path(out_dir) / YUNET_FILES[2]).write_text(notice)
+    return {"chosen": chosen, "photos": {"learn": len(learn), "validation": len(val)}, "validation": found,
+            **{k: trained[k] for k in ("positive_cells", "negative_cells", "history", "seconds_training")}}
+
+
 def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=print) -> dict | None:
     """Put YuNet into the detector folder ``out_dir`` (templates and a CNN face verifier trained
     there): its network with licence and notice, ``box_convention.json`` and ``face_yunet.json``,
@@ -220,6 +257,12 @@ def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=pri
     settings = {**settings, "from_score": floor}
     yunet = YuNet(models_folder() / YUNET_FILE, threshold=floor, rule=IDENTITY)
     rules, matched = fit_convention(det, yunet, photos, train, settings, log_fn)
+    tuned = None
+    if settings["fine_tune"] and out_dir.resolve() != models_folder().resolve():   # never the shipped files
+        learn = sorted(set(train) - set(held), key=train.index)
+        tuned = tuned_network(det, photos, learn, val, rules["yunet"], floor, out_dir, settings, log_fn)
+        if tuned["chosen"] != "shipped":
+            yunet = YuNet(out_dir / YUNET_FILE, threshold=floor, rule=IDENTITY)
     rows, odds = yunet_rows(yunet, det.verifier, photos, held, settings["from_score"], log_fn)
     rule = rules["yunet"]
     best = choose(rows, odds, rule, settings["weights"], ODDS_GRID, settings["min_precision"], settings["min_side"])
@@ -229,10 +272,13 @@ def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=pri
     if best is None or alone is None:
         log_fn(f"YuNet: no score rule keeps precision {settings['min_precision']} on the {len(rows)} held-out "
                "photos; the detector runs without YuNet")
+        for name in YUNET_FILES if tuned else ():   # what fine-tuning wrote goes too
+            (out_dir / name).unlink(missing_ok=True)
         return None
     _, k, t, held_figures = best
     for name in YUNET_FILES:
-        if (out_dir / name).resolve() != (models_folder() / name).resolve():
+        written = tuned and (name == YUNET_FILES[2] or (name == YUNET_FILE and tuned["chosen"] != "shipped"))
+        if not written and (out_dir / name).resolve() != (models_folder() / name).resolve():
             shutil.copyfile(models_folder() / name, out_dir / name)
     save_rules(out_dir, rules, {"fitted_on": f"{sum(matched.values())} matched boxes of the training scene photos "
                                 "(maskhog train-detector)", "matched": matched})
@@ -242,7 +288,10 @@ def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=pri
               "yunet_weight": k, "yunet_threshold": t,
               "alone_threshold": round(float(1 / (1 + np.exp(-alone[2]))), 4),
               "yunet_rule_chosen_on": f"the verifier's {len(rows)} held-out photos (maskhog train-detector, seed {seed})",
-              "yunet_rule": {"verifier": det.verifier.path.name, "validation": held_figures}}
+              "yunet_rule": {"verifier": det.verifier.path.name, "validation": held_figures},
+              "network": ("the shipped YuNet" if not tuned or tuned["chosen"] == "shipped"
+                          else f"the shipped YuNet fine-tuned on the training photos ({tuned['chosen']})"),
+              **({"fine_tuning": tuned} if tuned else {})}
     (out_dir / YUNET_RULE_FILE).write_text(json.dumps(record, indent=1) + "\n")
     log_fn(f"YuNet: verifier log-odds + {k:g} x YuNet's log-odds >= {t:g}; held-out photos: "
            f"masked {held_figures['with_mask']:.3f}, unmasked {held_figures['without_mask']:.3f} "
