@@ -41,10 +41,11 @@ def train_detector(scenes, faces, out_dir, work, seed, threads, max_runtime, cnn
     same faces, and a small CNN face verifier learns which of both's
     proposals at a low threshold are faces; else a linear verifier learns
     from the templates' (--linear-verifier: both verifiers). Beside the CNN
-    verifier, the pretrained YuNet proposer is added with its box convention
-    and score rule fitted on the same photos (--no-yunet: without). With the
+    verifier, the pretrained YuNet proposer is added, its score and box heads
+    fine-tuned on the same photos where that finds more validation faces,
+    with its box convention and score rule fitted there (--no-yunet: without). With the
     project's scenes/ and faces/ it makes a detector that measures as the
-    shipped one does (about 27 minutes and 7.1 GiB on 2 cores; docs/models.md).
+    shipped one does (about 33 minutes and 7.1 GiB on 2 cores; docs/models.md).
     """
     training_extras("sklearn")
     from ..training.detector import train_detector as run

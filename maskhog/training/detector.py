@@ -5,10 +5,11 @@
    verifier (:mod:`.cnn_verifier`), which learns from both proposers;
 3. the linear face verifier (:mod:`.verifier`), where asked for (by default
    only without PyTorch: the detector prefers the CNN one);
-4. beside the CNN verifier: the pretrained YuNet, the box convention fitted on
-   the training photos, and YuNet's score rule chosen on the photos the
-   verifier held out (:mod:`.yunet_rule`), so the folder's detector is built as
-   the shipped default is.
+4. beside the CNN verifier: the pretrained YuNet (fine-tuned on the training
+   photos where that finds more validation faces, :mod:`.yunet_finetune`), the
+   box convention fitted on the training photos, and YuNet's score rule chosen
+   on the photos the verifier held out (:mod:`.yunet_rule`), so the folder's
+   detector is built as the shipped default is.
 
 With the project's scenes/ and faces/ it makes a detector that measures as the
 shipped one does (docs/models.md).
