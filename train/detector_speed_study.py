@@ -47,12 +47,12 @@ from maskhog.boxes import Face, merge_duplicates  # noqa: E402
 from maskhog.classify import neutral_chroma  # noqa: E402
 from maskhog.crops import crop_faces  # noqa: E402
 from maskhog.detect import FaceSearch, make_detector  # noqa: E402
-from maskhog.detect.fhog import _log_odds  # noqa: E402
 from maskhog.features import color_features  # noqa: E402
+from maskhog.detect.yunet import log_odds  # noqa: E402
 from maskhog.io import read_image  # noqa: E402
 from maskhog.training.metrics import match_faces  # noqa: E402
 from maskhog.training.scenes import split_scenes  # noqa: E402
-from maskhog.training.yunet_rule import ODDS_GRID, YUNET_RULE, choose, figures, logit  # noqa: E402
+from maskhog.training.yunet_rule import ODDS_GRID, YUNET_RULE, choose, figures  # noqa: E402
 
 #: YuNet passes computed once per photo: (scale of the photo, score floor). Lower floors of the
 #: same pass are its boxes filtered by score (NMS keeps the best box of a group, so a box from
@@ -83,7 +83,7 @@ def collect(det, photos, paths):
             crops = crop_faces(image, [tuple(b) for b in boxes], v.crop)
             o = v._odds(crops) if len(boxes) else np.zeros(0)
             m = v._odds(np.ascontiguousarray(crops[:, :, ::-1])) if len(boxes) else np.zeros(0)
-            row["passes"][name] = {"boxes": boxes, "z": logit(scores), "p": scores, "o": o, "m": m}
+            row["passes"][name] = {"boxes": boxes, "z": log_odds(scores), "p": scores, "o": o, "m": m}
         out.append(row)
     return out
 
@@ -108,7 +108,7 @@ def candidate_rows(data, spec):
         o = np.concatenate(o)
         if spec.get("trust"):   # kept unjudged: above any threshold, in YuNet's order among themselves
             z = np.array([f.score for f in faces])
-            o = np.where(z >= logit(spec["trust"]), TRUSTED + z, o)
+            o = np.where(z >= log_odds(spec["trust"]), TRUSTED + z, o)
         rows.append({"faces": faces, "truth": r["truth"]})
         odds.append(o)
     return rows, odds
@@ -268,11 +268,11 @@ class Candidate:
                 b2, s2 = yunet_pass(yunet, image, PASSES[small[0]][0], small[1])
                 side = np.minimum(b2[:, 2] - b2[:, 0], b2[:, 3] - b2[:, 1])
                 boxes, scores = np.concatenate([boxes, b2[side < SMALL]]), np.concatenate([scores, s2[side < SMALL]])
-            return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, _log_odds(scores))]
+            return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, log_odds(scores))]
 
         self.det.yunet_faces = faces
         if spec.get("trust"):
-            trusted, judge = float(logit(spec["trust"])), self.det._judge_with_yunet
+            trusted, judge = float(log_odds(spec["trust"])), self.det._judge_with_yunet
 
             def judged(image, sourced):
                 # Boxes YuNet is this sure of were kept by every rule on the held-out photos: unjudged.

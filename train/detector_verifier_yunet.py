@@ -36,7 +36,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskhog.boxes import Face
 from maskhog.crops import CropSpec, crop_faces
 from maskhog.detect.convention import load_rules
 from maskhog.detect.verify import FACE_CLASSES, CnnFaceVerifier
@@ -45,7 +44,7 @@ from maskhog.training.cnn import export_onnx, require_torch
 from maskhog.training.cnn_verifier import CNN_VERIFIER, fit_and_judge
 from maskhog.training.scenes import split_scenes
 from maskhog.training.verifier import proposal_rows
-from maskhog.training.yunet_rule import choose, figures, logit
+from maskhog.training.yunet_rule import choose, figures
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
@@ -67,8 +66,7 @@ class YuNetBoxes:
         self.yunet, self.floor = yunet, float(floor)
 
     def propose(self, image, threshold):
-        boxes, scores = self.yunet.raw(image, self.floor)
-        return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, logit(scores))]
+        return self.yunet.scored_boxes(image, self.floor)
 
 
 def judged(rows, verifier):

@@ -30,11 +30,11 @@ from maskhog import tuning
 from maskhog.boxes import Face, merge_duplicates
 from maskhog.detect import make_detector
 from maskhog.detect.convention import BoxRule, save_rules
-from maskhog.detect.yunet import YuNet
+from maskhog.detect.yunet import YuNet, log_odds
 from maskhog.io import read_image
 from maskhog.training.metrics import match_faces
 from maskhog.training.scenes import split_scenes
-from maskhog.training.yunet_rule import fit_convention, logit, proposals, verifier_odds
+from maskhog.training.yunet_rule import fit_convention, proposals, verifier_odds
 
 HERE = Path(__file__).resolve().parent
 MIN_SIDE = 24
@@ -118,7 +118,7 @@ def main():
         return o + w_t * (s if src == "templates" else tuning.NETWORK_SCORE)
 
     def both(w):
-        return lambda src, s, o: verifier(src, s, o) + (w * logit(s) if src == "yunet" else 0.0)
+        return lambda src, s, o: verifier(src, s, o) + (w * log_odds(s) if src == "yunet" else 0.0)
 
     def own(src, s, o):
         return s

@@ -39,11 +39,11 @@ import numpy as np
 
 from maskhog.detect import make_detector
 from maskhog.detect.convention import load_rules
-from maskhog.detect.yunet import YUNET_FILE, YuNet
+from maskhog.detect.yunet import YUNET_FILE, YuNet, log_odds
 from maskhog.training.cnn import require_torch
 from maskhog.training.scenes import split_scenes
 from maskhog.training.yunet_finetune import SETTINGS, fine_tune
-from maskhog.training.yunet_rule import SCORE_GRID, choose, figures, logit, yunet_rows
+from maskhog.training.yunet_rule import SCORE_GRID, choose, figures, yunet_rows
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
@@ -72,7 +72,7 @@ def chosen_rules(rows, odds, rule):
     YuNet alone: the threshold on its own score likewise, with the figures per size band."""
     _, k, t, _ = choose(rows, odds, rule)
     no_verifier = [np.zeros_like(o) for o in odds]
-    _, _, a, _ = choose(rows, no_verifier, rule, (1.0,), logit(SCORE_GRID))
+    _, _, a, _ = choose(rows, no_verifier, rule, (1.0,), log_odds(SCORE_GRID))
     return {"detector": {"yunet_weight": k, "threshold": t,
                          "figures": figures(rows, odds, k, t, rule, sizes=True)},
             "alone": {"score": round(float(1 / (1 + np.exp(-a))), 3),

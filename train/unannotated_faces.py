@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskhog.boxes import Face, iou, merge_duplicates
+from maskhog.boxes import iou
 from maskhog.detect import make_detector
 from maskhog.detect.convention import IDENTITY, load_rules
 from maskhog.detect.fhog import YUNET_RULE_FILE, models_folder
@@ -44,7 +44,7 @@ from maskhog.detect.yunet import YUNET_FILE, YuNet
 from maskhog.io import read_image
 from maskhog.training.metrics import claims
 from maskhog.training.scenes import split_scenes
-from maskhog.training.yunet_rule import YUNET_RULE, figures, logit, verifier_odds, yunet_rows
+from maskhog.training.yunet_rule import YUNET_RULE, figures, kept_faces, verifier_odds, yunet_rows
 
 HERE = Path(__file__).resolve().parent
 RECORD = HERE / "unannotated_faces.json"
@@ -61,10 +61,9 @@ def parts(data):
 
 def pool(image, truth, yunet, verifier, rule, k, floor):
     """The boxes a loose rule keeps that claim and overlap no annotated face."""
-    boxes, scores = yunet.raw(image, floor)
-    faces = [tuple(int(round(v)) for v in b) for b in boxes]
-    value = verifier_odds(verifier, image, faces) + k * logit(scores)
-    kept = merge_duplicates([Face(rule.apply(b), float(v)) for b, v in zip(faces, value) if v >= POOL_THRESHOLD])
+    faces = yunet.scored_boxes(image, floor)
+    value = verifier_odds(verifier, image, [f.box for f in faces]) + k * np.array([f.score for f in faces])
+    kept = kept_faces(faces, value, POOL_THRESHOLD, rule)
     taken = {id(f) for f in claims(kept, truth) if f is not None}
     out = []
     for f in kept:
@@ -187,7 +186,10 @@ def choose(args):
               flush=True)
     best = max((r for r in trials if r["ok"]), key=lambda r: (r["mean_recall"], r["threshold"]))
     print(f"chosen: YuNet's rule from {best['threshold']} (k = {k}); shipped {shipped['yunet_threshold']}")
-    record["choice"] = {"threshold": best["threshold"], "yunet_weight": k, "trials": trials}
+    # Whether it went into face_yunet.json, and a person's reason where it did not, stay with it.
+    why_not = record.get("choice", {}).get("why_not")
+    record["choice"] = {"threshold": best["threshold"], "yunet_weight": k, "trials": trials, "written": args.write,
+                        **({"why_not": why_not} if why_not and not args.write else {})}
     RECORD.write_text(json.dumps(record, indent=1) + "\n")
     if args.write:
         shipped.update({"yunet_threshold": best["threshold"],

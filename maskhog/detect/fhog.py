@@ -33,7 +33,7 @@ from .proposals import PROPOSAL_FILE, ProposalNet
 from ..modelfiles import ModelError
 from .convention import IDENTITY, load_rules
 from .verify import CnnFaceVerifier, load_verifier
-from .yunet import YUNET_FILE, YuNet
+from .yunet import YUNET_FILE, YuNet, log_odds
 
 __all__ = ["MaskHog", "TEMPLATES", "models_folder"]
 
@@ -143,8 +143,7 @@ class MaskHog(PerThread):
         """YuNet's boxes from its score rule's ``from_score``, as YuNet framed them (the verifier
         judges them so; :meth:`detect` moves the kept ones onto the convention), each scored by
         YuNet's log-odds, which the score rule weighs beside the verifier's."""
-        boxes, scores = self.yunet.raw(image)
-        return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, _log_odds(scores))]
+        return self.yunet.scored_boxes(image)
 
     def in_convention(self, faces: list[Face], source: str) -> list[Face]:
         """``faces`` of proposer ``source`` moved onto the box convention (:mod:`.convention`)."""
@@ -256,12 +255,7 @@ class MaskHog(PerThread):
         ours = [f for f, source in sourced if source != "yunet"]
         theirs = [f for f, source in sourced if source == "yunet"]
         kept = self.verifier.keep(image, ours, self.threshold, score_threshold=self.beside_threshold)
-        kept += self.yunet_verifier.keep(image, theirs, float(_log_odds(self.yunet_alone)),
+        kept += self.yunet_verifier.keep(image, theirs, float(log_odds(self.yunet_alone)),
                                          score_threshold=self.yunet_threshold, weight=self.yunet_weight)
         return {id(f) for f in kept}
 
-
-def _log_odds(p):
-    """log(p / (1 - p)) of YuNet's scores, kept finite."""
-    p = np.clip(np.asarray(p, np.float64), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))

@@ -26,10 +26,16 @@ from ..perthread import PerThread
 from .. import tuning
 from .convention import IDENTITY, BoxRule, load_rules
 
-__all__ = ["YuNet", "YUNET_FILE"]
+__all__ = ["YuNet", "YUNET_FILE", "log_odds"]
 
 #: The network's file name in a detector folder.
 YUNET_FILE = "face_yunet_n.onnx"
+
+
+def log_odds(p):
+    """log(p / (1 - p)) of YuNet's scores, kept finite: the scale its score rule weighs them on."""
+    p = np.clip(np.asarray(p, np.float64), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
 
 
 class YuNet(PerThread):
@@ -103,6 +109,13 @@ class YuNet(PerThread):
         rows = rows[np.argsort(-rows[:, -1], kind="stable")]
         x, y, w, h = rows[:, :4].T.astype(np.float64) / f
         return np.stack([x, y, x + w, y + h], 1), rows[:, -1].astype(np.float64)
+
+    def scored_boxes(self, image: np.ndarray, threshold: float | None = None) -> list[Face]:
+        """YuNet's boxes from ``threshold`` as it frames them (in whole pixels), best first, each
+        scored by YuNet's log-odds (:func:`log_odds`): what the verifier judges and the score rule
+        weighs, at run time (:meth:`maskhog.detect.fhog.MaskHog.yunet_faces`) and in training."""
+        boxes, scores = self.raw(image, threshold)
+        return [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, log_odds(scores))]
 
     def detect(self, image: np.ndarray, threshold: float | None = None) -> list[Face]:
         """Faces of a BGR or gray uint8 image, best first, their boxes in the convention and

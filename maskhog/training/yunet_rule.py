@@ -34,12 +34,12 @@ from ..boxes import Face, merge_duplicates
 from ..crops import crop_faces
 from ..detect.convention import IDENTITY, fit_rule, save_rules
 from ..detect.fhog import YUNET_RULE_FILE, models_folder
-from ..detect.yunet import YUNET_FILE, YuNet
+from ..detect.yunet import YUNET_FILE, YuNet, log_odds
 from ..io import ImageError, read_image
 from .metrics import claims, match_faces
 from .scenes import split_scenes
 
-__all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "yunet_rows"]
+__all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "kept_faces", "yunet_rows"]
 
 #: How the rule is chosen:
 #: * ``from_score``: YuNet's score floor at run time; None: the shipped rule's, chosen for the
@@ -57,12 +57,6 @@ SCORE_GRID = np.round(np.arange(0.05, 1.0, 0.025), 3)  # thresholds on YuNet's o
 BANDS = ((24, 48), (48, 96), (96, None))
 #: YuNet's files in a detector folder: the network and what its licence asks to travel with it.
 YUNET_FILES = (YUNET_FILE, "face_yunet_n.LICENSE", "face_yunet_n.NOTICE")
-
-
-def logit(p):
-    """Log-odds of probabilities ``p``, kept finite."""
-    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
 
 
 def proposals(det, yunet, image, floor: float) -> list[tuple[str, tuple, float]]:
@@ -139,11 +133,16 @@ def yunet_rows(yunet, verifier, photos, paths, floor: float, log_fn=print) -> tu
     log-odds, with the photo's annotated faces: ``([{"faces", "truth"}], [verifier log-odds])``."""
     rows, odds = [], []
     for image, truth in _photos(photos, paths, "YuNet rule", log_fn):
-        boxes, scores = yunet.raw(image, floor)
-        faces = [Face(tuple(int(round(v)) for v in b), float(z)) for b, z in zip(boxes, logit(scores))]
+        faces = yunet.scored_boxes(image, floor)
         rows.append({"faces": faces, "truth": truth})
         odds.append(verifier_odds(verifier, image, [f.box for f in faces]))
     return rows, odds
+
+
+def kept_faces(faces, scores, t: float, rule) -> list[Face]:
+    """The faces whose summed log-odds ``scores`` reach ``t``, moved by ``rule`` onto the
+    convention and their duplicates merged, as the detector keeps YuNet's boxes."""
+    return merge_duplicates([Face(rule.apply(f.box), float(v)) for f, v in zip(faces, scores) if v >= t])
 
 
 def figures(rows, odds, k: float, t: float, rule, min_side: int = 24, sizes: bool = False) -> dict:
@@ -154,7 +153,7 @@ def figures(rows, odds, k: float, t: float, rule, min_side: int = 24, sizes: boo
     bands = {lo: [0, 0] for lo, _ in BANDS}
     for r, o in zip(rows, odds):
         scores = o + k * np.array([f.score for f in r["faces"]])
-        kept = merge_duplicates([Face(rule.apply(f.box), float(v)) for f, v in zip(r["faces"], scores) if v >= t])
+        kept = kept_faces(r["faces"], scores, t, rule)
         a, b, c = match_faces(kept, r["truth"], min_side)
         n, hit, false = n + a, hit + b, false + c
         if sizes:
@@ -267,7 +266,7 @@ def add_yunet(scenes, out_dir, *, seed: int = 0, settings=YUNET_RULE, log_fn=pri
     rule = rules["yunet"]
     best = choose(rows, odds, rule, settings["weights"], ODDS_GRID, settings["min_precision"], settings["min_side"])
     # Crops without colour (no verifier): YuNet's own score, as log-odds with k = 1 and no verifier.
-    alone = choose(rows, [np.zeros_like(o) for o in odds], rule, (1.0,), logit(SCORE_GRID),
+    alone = choose(rows, [np.zeros_like(o) for o in odds], rule, (1.0,), log_odds(SCORE_GRID),
                    settings["min_precision"], settings["min_side"])
     if best is None or alone is None:
         log_fn(f"YuNet: no score rule keeps precision {settings['min_precision']} on the {len(rows)} held-out "
