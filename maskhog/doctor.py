@@ -21,7 +21,7 @@ __all__ = ["diagnose", "camera", "probe_camera", "models", "compiled_build", "dn
 #: Distributions whose versions a report names (import name, distribution name).
 _PACKAGES = (("numpy", "numpy"), ("opencv", "opencv-contrib-python-headless"), ("dlib", "dlib-bin"),
              ("scikit-learn", "scikit-learn"), ("scikit-image", "scikit-image"), ("onnx", "onnx"),
-             ("click", "click"), ("torch", "torch"))
+             ("onnxruntime", "onnxruntime"), ("click", "click"), ("torch", "torch"))
 
 # setup.py's flags, which the built module does not record: kept in step with it by a test.
 BASELINE_FLAGS = "-O3 -fno-math-errno -fno-trapping-math -ffp-contract=off"

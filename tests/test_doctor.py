@@ -25,6 +25,9 @@ def test_json_report_names_this_installation():
     report = json.loads(result.stdout)
     v = report["versions"]
     assert v["numpy"] == np.__version__ and v["opencv"] == cv2.__version__
+    import onnxruntime   # what runs YuNet: a bug report must say which
+
+    assert v["onnxruntime"] == onnxruntime.__version__
     assert v["python"] == ".".join(map(str, sys.version_info[:3]))
     assert report["features"]["runs"] == features.SIMD
     assert report["features"]["file"] == features._features.__file__

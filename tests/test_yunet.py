@@ -53,6 +53,47 @@ def test_a_file_that_is_not_yunet_is_refused_with_its_name(tmp_path):
         YuNet(bad)
 
 
+@pytest.mark.parametrize("size", [(512, 512), (333, 451), (97, 130)])
+def test_onnxruntime_gives_the_faces_opencv_gives(astronaut, size):
+    """The default backend decodes YuNet's outputs itself; it must agree with OpenCV's
+    FaceDetectorYN box for box, at sizes that are and are not multiples of 32 (padded)."""
+    import cv2
+
+    image = cv2.resize(astronaut, size[::-1], interpolation=cv2.INTER_AREA)
+    ort, cv = YuNet(threshold=0.05), YuNet(threshold=0.05, backend="opencv")
+    assert (ort.backend, cv.backend) == ("onnxruntime", "opencv")
+    (boxes, scores), (cv_boxes, cv_scores) = ort.raw(image), cv.raw(image)
+    assert len(boxes) == len(cv_boxes) >= 1
+    np.testing.assert_allclose(boxes, cv_boxes, atol=0.05)
+    np.testing.assert_allclose(scores, cv_scores, atol=1e-4)
+
+
+def test_onnxruntime_agrees_with_opencv_on_scene_photos(shared):
+    from maskhog.io import read_image
+
+    ort, cv = YuNet(threshold=0.2), YuNet(threshold=0.2, backend="opencv")
+    paths = sorted((shared / "scenes" / "images").iterdir())[::40]
+    found = 0
+    for path in paths:
+        image = read_image(path)
+        (boxes, scores), (cv_boxes, cv_scores) = ort.raw(image), cv.raw(image)
+        assert len(boxes) == len(cv_boxes), path.name
+        np.testing.assert_allclose(boxes, cv_boxes, atol=0.05)
+        np.testing.assert_allclose(scores, cv_scores, atol=1e-4)
+        found += len(boxes)
+    assert found > 3 * len(paths)
+
+
+def test_an_onnx_network_that_is_not_yunet_is_refused_with_its_name(tmp_path):
+    # A valid ONNX graph (the proposal network) without YuNet's outputs.
+    other = tmp_path / "face_yunet_n.onnx"
+    other.write_bytes((models_folder() / "face_proposals.onnx").read_bytes())
+    with pytest.raises(ModelError, match="face_yunet_n.onnx.*cls_8"):
+        YuNet(other)
+    with pytest.raises(ValueError, match="unknown YuNet backend"):
+        YuNet(backend="tensorflow")
+
+
 def test_a_rule_fitted_on_moved_boxes_moves_them_back():
     rng = np.random.default_rng(0)
     truth = rng.uniform(0, 400, (50, 2))

@@ -223,7 +223,8 @@ def parts_part(det, dlib, frames, reps):
     fns = {
         "dlib stock detector": dlib.detect,
         "detector (MaskHog.detect)": det.detect,
-        "YuNet forward (FaceDetectorYN.detect at 640x480)": lambda f: det.yunet._net((640, 480)).detect(f),
+        "YuNet forward (OpenCV's FaceDetectorYN.detect at 640x480)": lambda f: det.yunet._net((640, 480)).detect(f),
+        "YuNet forward and decoding (ONNX Runtime, as the detector runs it)": det.yunet.raw,
         "YuNet proposals (raw + log-odds)": det.yunet_faces,
         "verifier: crops": lambda f: crop_faces(f, [x.box for x in props[id(f)]], v.crop),
         "verifier: colour check": lambda f: neutral_chroma(color_features(crops[id(f)])[:, -32:]),

@@ -37,12 +37,12 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from ..detect.yunet import STRIDES, decode_boxes, grid, padded
 from ..io import ImageError, read_image
 from .cnn import require_torch
 
 __all__ = ["SETTINGS", "fine_tune"]
 
-STRIDES = (8, 16, 32)
 #: The neck's output at each stride, the input of the shared head convolution, in the published graph.
 NECK = ("283", "273", "263")
 #: The heads trained; "kps" (landmarks) keeps its published weights.
@@ -70,12 +70,6 @@ def neck_net(model):
         extra.graph.output.append(onnx.helper.make_tensor_value_info(
             name, onnx.TensorProto.FLOAT, [1, 64, 640 // stride, 640 // stride]))
     return cv2.dnn.readNetFromONNX(np.frombuffer(extra.SerializeToString(), np.uint8))
-
-
-def padded(image):
-    """The image padded right and down to a multiple of 32, as ``cv2.FaceDetectorYN`` does."""
-    h, w = image.shape[:2]
-    return cv2.copyMakeBorder(image, 0, -h % 32, 0, -w % 32, cv2.BORDER_CONSTANT, value=0)
 
 
 def run_graph(net, image, names):
@@ -168,20 +162,6 @@ def with_weights(model, new: dict):
 
 # --- targets ---------------------------------------------------------------------------------
 
-def grid(shape, stride):
-    """Each cell's column and row ``(n_cells, 2)``, in the graph's output order (row-major)."""
-    rows, cols = -(-shape[0] // 32) * 32 // stride, -(-shape[1] // 32) * 32 // stride
-    r, c = np.mgrid[:rows, :cols]
-    return np.stack([c.ravel(), r.ravel()], 1).astype(np.float32)
-
-
-def decode(bbox, cells, stride):
-    """YuNet's boxes ``(x1, y1, x2, y2)`` from its box outputs, as ``cv2.FaceDetectorYN`` decodes them."""
-    cx, cy = (cells[:, 0] + bbox[:, 0]) * stride, (cells[:, 1] + bbox[:, 1]) * stride
-    w, h = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
-    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
-
-
 def encode(box, cell, stride):
     """The box outputs of one cell that decode to ``box``."""
     x1, y1, x2, y2 = box
@@ -214,7 +194,7 @@ def targets(boxes, shape, published, settings):
     decoded, cells = [], []
     for s, out in zip(STRIDES, published):
         cells.append(grid(shape, s))
-        decoded.append(decode(out["bbox"], cells[-1], s))
+        decoded.append(decode_boxes(out["bbox"], cells[-1], s))
     positive = [dict() for _ in STRIDES]
     ignore = [np.zeros(len(c), bool) for c in cells]
     for box in boxes:
