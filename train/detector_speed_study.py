@@ -32,7 +32,6 @@ import copy
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -50,9 +49,9 @@ from maskhog.detect import FaceSearch, make_detector  # noqa: E402
 from maskhog.features import color_features  # noqa: E402
 from maskhog.detect.yunet import log_odds  # noqa: E402
 from maskhog.io import read_image  # noqa: E402
-from maskhog.training.metrics import match_faces  # noqa: E402
+from maskhog.training.metrics import detection_figures  # noqa: E402
 from maskhog.training.scenes import split_scenes  # noqa: E402
-from maskhog.training.yunet_rule import ODDS_GRID, YUNET_RULE, choose, figures  # noqa: E402
+from maskhog.training.yunet_rule import YUNET_RULE, choose, figures, mean_recall  # noqa: E402
 
 #: YuNet passes computed once per photo: (scale of the photo, score floor). Lower floors of the
 #: same pass are its boxes filtered by score (NMS keeps the best box of a group, so a box from
@@ -132,19 +131,15 @@ CANDIDATES = {
 
 
 def mean(f):
-    return round((f["with_mask"] + f["without_mask"]) / 2, 4)
+    return round(mean_recall(f), 4)
 
 
 def at_precision(rows, odds, k, rule, min_precision=0.90):
-    """The figures at the threshold (``k`` given) with the most faces at ``min_precision`` or more on
-    ``rows``: the validation photos' own operating point, since the held-out fifth's threshold
-    gives them a precision under 0.90 (0.877 for the shipped rule)."""
-    best = None
-    for t in ODDS_GRID:
-        f = figures(rows, odds, k, float(t), rule, sizes=True)
-        if f["precision"] >= min_precision and (best is None or mean(f) > mean(best[1])):
-            best = (float(t), f)
-    return {"threshold": best[0], **best[1]} if best else None
+    """The figures at the threshold (``k`` given) that :func:`choose` picks on ``rows`` at
+    ``min_precision``: the validation photos' own operating point, since the held-out fifth's
+    threshold gives them a precision under 0.90 (0.877 for the shipped rule)."""
+    best = choose(rows, odds, rule, (k,), min_precision=min_precision)
+    return {"threshold": best[2], **figures(rows, odds, k, best[2], rule, sizes=True)} if best else None
 
 
 def faces_part(det, photos, held, val, log):
@@ -153,14 +148,8 @@ def faces_part(det, photos, held, val, log):
     data = {"held": collect(det, photos, held), "val": collect(det, photos, val)}
     log(f"proposals and odds of {len(held)} held-out and {len(val)} validation photos: {time.time() - start:.0f} s")
     # The emulation against the detector itself: the shipped rule's figures both ways.
-    n, hit, false = Counter(), Counter(), 0
-    for path in val:
-        a, b, c = match_faces(det.detect(read_image(path)), [(label, *box) for label, box in photos[path]])
-        n, hit, false = n + a, hit + b, false + c
-    found = sum(hit.values())
-    out = {"shipped detector itself (MaskHog.detect), validation": {
-        "with_mask": round(hit["with_mask"] / n["with_mask"], 4), "without_mask": round(hit["without_mask"] / n["without_mask"], 4),
-        "precision": round(found / (found + false), 4)}}
+    out = {"shipped detector itself (MaskHog.detect), validation": detection_figures(
+        [(det.detect(read_image(path)), [(label, *box) for label, box in photos[path]]) for path in val], 24)}
     log(f"shipped detector itself on validation: {out['shipped detector itself (MaskHog.detect), validation']}")
     for name, spec in CANDIDATES.items():
         hr, ho = candidate_rows(data["held"], spec)

@@ -43,7 +43,7 @@ from maskhog.detect.yunet import YUNET_FILE, YuNet, log_odds
 from maskhog.training.cnn import require_torch
 from maskhog.training.scenes import split_scenes
 from maskhog.training.yunet_finetune import SETTINGS, fine_tune
-from maskhog.training.yunet_rule import SCORE_GRID, choose, figures, yunet_rows
+from maskhog.training.yunet_rule import SCORE_GRID, choose, figures, mean_recall, yunet_rows
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "maskhog" / "models"
@@ -60,10 +60,6 @@ def judged(yunet_path, paths, photos, verifier, floor=RUN_FROM):
     """YuNet's boxes of each photo from ``floor`` with the verifier's log-odds of their crops:
     what :func:`maskhog.training.yunet_rule.choose` chooses a rule from."""
     return yunet_rows(YuNet(yunet_path, threshold=floor), verifier, photos, paths, floor)
-
-
-def mean_recall(f):
-    return (f["with_mask"] + f["without_mask"]) / 2
 
 
 def chosen_rules(rows, odds, rule):

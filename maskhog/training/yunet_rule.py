@@ -39,7 +39,8 @@ from ..io import ImageError, read_image
 from .metrics import claims, match_faces
 from .scenes import split_scenes
 
-__all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "kept_faces", "yunet_rows"]
+__all__ = ["YUNET_RULE", "add_yunet", "choose", "figures", "fit_convention", "kept_faces", "mean_recall",
+           "yunet_rows"]
 
 #: How the rule is chosen:
 #: * ``from_score``: YuNet's score floor at run time; None: the shipped rule's, chosen for the
@@ -173,6 +174,13 @@ def figures(rows, odds, k: float, t: float, rule, min_side: int = 24, sizes: boo
     return out
 
 
+def mean_recall(f: dict) -> float:
+    """The mean of masked and unmasked recall of :func:`figures` ``f``, of the classes its photos
+    hold: what a rule is chosen by."""
+    held = [f[c] for c in ("with_mask", "without_mask") if f["faces"].get(c)]
+    return float(np.mean(held)) if held else 0.0
+
+
 def choose(rows, odds, rule, weights=YUNET_RULE["weights"], thresholds=ODDS_GRID, min_precision: float = 0.90,
            min_side: int = 24):
     """The ``(mean recall, k, threshold, figures)`` that finds the most faces of ``rows`` (the
@@ -184,8 +192,7 @@ def choose(rows, odds, rule, weights=YUNET_RULE["weights"], thresholds=ODDS_GRID
     for k in weights:
         for t in thresholds:
             f = figures(rows, odds, k, float(t), rule, min_side)
-            held = [f[c] for c in ("with_mask", "without_mask") if f["faces"].get(c)]
-            m = float(np.mean(held)) if held else 0.0
+            m = mean_recall(f)
             if f["precision"] < min_precision or (key is not None and (m, f["precision"]) < key):
                 continue
             if key is None or (m, f["precision"]) > key:
