@@ -230,6 +230,13 @@ def pick_backend(backend: str = "auto") -> tuple[int, int, str]:
     return choices[backend]
 
 
+def reason(exc: BaseException) -> str:
+    """The last line of an exception's message (OpenCV's and ONNX Runtime's run to several, the
+    cause last), or its type's name where it has none: what a model error quotes."""
+    text = str(exc).strip()
+    return text.splitlines()[-1] if text else type(exc).__name__
+
+
 def open_net(read, dnn, failure: str, error=ModelError):
     """The OpenCV DNN network ``read()`` gives, set to run on ``dnn`` (from :func:`pick_backend`);
     if OpenCV cannot read it, ``error`` says ``failure`` and OpenCV's reason."""
@@ -238,7 +245,7 @@ def open_net(read, dnn, failure: str, error=ModelError):
     try:
         net = read()
     except cv2.error as exc:
-        raise error(f"{failure} ({str(exc).strip().splitlines()[-1]})") from None
+        raise error(f"{failure} ({reason(exc)})") from None
     net.setPreferableBackend(dnn[0])
     net.setPreferableTarget(dnn[1])
     return net
@@ -255,8 +262,7 @@ def dry_run(run, path) -> None:
     except ModelError:
         raise
     except (cv2.error, ValueError, IndexError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: OpenCV cannot run this network on its declared input ({reason})") from None
+        raise ModelError(f"{path}: OpenCV cannot run this network on its declared input ({reason(exc)})") from None
 
 
 def onnx_net(data: bytes, dnn, path):

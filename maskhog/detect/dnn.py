@@ -28,7 +28,7 @@ import numpy as np
 
 from ..boxes import Face, merge_duplicates
 from ..io import to_bgr
-from ..modelfiles import open_net, pick_backend
+from ..modelfiles import open_net, pick_backend, reason
 from ..perthread import PerThread
 
 __all__ = ["DnnDetector", "LAYOUTS", "aizoo_anchors", "decode_anchors"]
@@ -141,7 +141,7 @@ class DnnDetector(PerThread):
             outs = net.forward(list(_AIZOO_OUTPUTS)) if self.layout == "aizoo" else [net.forward()]
         except cv2.error as exc:
             raise ValueError(f"{self.model}: the network fails on a {p['size'][0]}x{p['size'][1]} input "
-                             f"({str(exc).strip().splitlines()[-1]})") from None
+                             f"({reason(exc)})") from None
         shape = outs[0].shape
         if self.layout == "ssd" and (outs[0].ndim != 4 or shape[-1] != 7):
             raise ValueError(f"{self.model}: its output of shape {shape} is not an SSD DetectionOutput "

@@ -25,12 +25,12 @@ import numpy as np
 from ..boxes import Face
 from ..io import scaled, to_bgr
 from ..messages import log
-from ..modelfiles import ModelError
+from ..modelfiles import ModelError, reason
 from ..perthread import PerThread
 from .. import tuning
 from .convention import IDENTITY, BoxRule, load_rules
 
-__all__ = ["YuNet", "YUNET_FILE", "log_odds", "decode_boxes", "grid", "padded"]
+__all__ = ["YuNet", "YUNET_FILE", "log_odds", "decode_boxes", "grid", "input_blob"]
 
 #: The network's file name in a detector folder.
 YUNET_FILE = "face_yunet_n.onnx"
@@ -48,17 +48,19 @@ def log_odds(p):
     return np.log(p / (1 - p))
 
 
-def padded(image: np.ndarray) -> np.ndarray:
-    """The image padded right and down with black to a multiple of 32, as YuNet is fed."""
+def input_blob(image: np.ndarray) -> np.ndarray:
+    """YuNet's input for a BGR image: padded right and down with black to a multiple of 32,
+    raw 0-255 pixels in a ``(1, 3, h, w)`` float blob."""
     import cv2
 
     h, w = image.shape[:2]
-    return cv2.copyMakeBorder(image, 0, -h % 32, 0, -w % 32, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.copyMakeBorder(np.ascontiguousarray(image), 0, -h % 32, 0, -w % 32, cv2.BORDER_CONSTANT, value=0)
+    return cv2.dnn.blobFromImage(padded)
 
 
 def grid(shape, stride: int) -> np.ndarray:
     """Each cell's column and row ``(n_cells, 2)`` for an image of ``shape`` (padded as
-    :func:`padded` pads it) at ``stride``, in the order of YuNet's outputs (row-major)."""
+    :func:`input_blob` pads it) at ``stride``, in the order of YuNet's outputs (row-major)."""
     rows, cols = -(-shape[0] // 32) * 32 // stride, -(-shape[1] // 32) * 32 // stride
     r, c = np.mgrid[:rows, :cols]
     return np.stack([c.ravel(), r.ravel()], 1).astype(np.float32)
@@ -176,8 +178,6 @@ class YuNet(PerThread):
             if backend == "onnxruntime":
                 raise ModelError("YuNet's onnxruntime backend needs ONNX Runtime: pip install onnxruntime")
             self.backend = "opencv"
-        if self.backend == "opencv":
-            self._net((64, 64))
         self.raw(np.zeros((64, 64, 3), np.uint8))
 
     def _session(self):
@@ -188,8 +188,7 @@ class YuNet(PerThread):
             try:
                 return onnxruntime_session(self.path, cv2.getNumThreads())
             except Exception as exc:   # protobuf's, ONNX's and ONNX Runtime's own errors alike
-                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-                raise ModelError(f"{self.path}: ONNX Runtime cannot read it as YuNet ({reason})") from None
+                raise ModelError(f"{self.path}: ONNX Runtime cannot read it as YuNet ({reason(exc)})") from None
 
         return self.per_thread("session", make)
 
@@ -200,8 +199,7 @@ class YuNet(PerThread):
             try:
                 return cv2.FaceDetectorYN.create(str(self.path), "", size, self.threshold, self.nms, 5000)
             except cv2.error as exc:
-                raise ModelError(f"{self.path}: OpenCV cannot read it as YuNet "
-                                 f"({str(exc).strip().splitlines()[-1]})") from None
+                raise ModelError(f"{self.path}: OpenCV cannot read it as YuNet ({reason(exc)})") from None
 
         net = self.per_thread("net", make)
         net.setInputSize(size)
@@ -228,16 +226,13 @@ class YuNet(PerThread):
         return boxes[order].astype(np.float64) / f, scores[order].astype(np.float64)
 
     def _run_onnxruntime(self, bgr: np.ndarray, threshold: float):
-        import cv2
-
-        blob = cv2.dnn.blobFromImage(padded(np.ascontiguousarray(bgr)))
+        blob = input_blob(bgr)
         session = self._session()
         try:
             outputs = dict(zip(OUTPUTS, session.run(list(OUTPUTS), {session.get_inputs()[0].name: blob})))
             return decode(outputs, bgr.shape, threshold, self.nms)
         except Exception as exc:   # ONNX Runtime's errors, or outputs of another network's shapes
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.path}: ONNX Runtime cannot run it as YuNet ({reason})") from None
+            raise ModelError(f"{self.path}: ONNX Runtime cannot run it as YuNet ({reason(exc)})") from None
 
     def _run_opencv(self, bgr: np.ndarray, threshold: float):
         net = self._net((bgr.shape[1], bgr.shape[0]))

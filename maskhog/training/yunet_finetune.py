@@ -37,7 +37,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from ..detect.yunet import STRIDES, decode_boxes, grid, padded
+from ..detect.yunet import STRIDES, decode_boxes, grid, input_blob
 from ..io import ImageError, read_image
 from .cnn import require_torch
 
@@ -74,7 +74,7 @@ def neck_net(model):
 
 def run_graph(net, image, names):
     """The graph's outputs ``names`` for a BGR image (padded, raw 0-255 pixels, as YuNet is fed)."""
-    net.setInput(cv2.dnn.blobFromImage(padded(image)))
+    net.setInput(input_blob(image))
     return dict(zip(names, net.forward(list(names))))
 
 
