@@ -206,15 +206,18 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(cluster, client, vari
     the other (and on the worker its nanny starts), and each input comes out once, in order."""
     pids = client.run(os.getpid)
     victim = sorted(pids)[0]
+    # Unbuffered: a buffered reader's readline takes more of the pipe than one line, and
+    # communicate() below reads the pipe itself, past what that reader holds.
     proc = subprocess.Popen([sys.executable, "-m", "maskhog", "predict", str(variants), "--cluster",
-                             cluster.scheduler_address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = [proc.stdout.readline() for _ in range(40)]
+                             cluster.scheduler_address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            bufsize=0)
+    first = [proc.stdout.readline().decode() for _ in range(40)]
     deadline = time.monotonic() + 5
     while not client.processing()[victim] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert client.processing()[victim], "the worker to kill has no part to lose"
     os.kill(pids[victim], signal.SIGKILL)
-    rest, err = proc.communicate(timeout=60)
+    rest, err = (out.decode() for out in proc.communicate(timeout=60))
     assert proc.returncode == 3, err
     assert "".join(first) + rest == one_process.stdout   # each input once, in input order
     client.wait_for_workers(2, timeout=30)   # the nanny started a new worker...

@@ -61,21 +61,30 @@ def _running(pid):
 
 
 def _start(folder, *args):
-    """``maskhog predict`` on the folder; returns the process once its first record is out."""
+    """``maskhog predict`` on the folder; returns the process once its first record is out.
+
+    The pipes are unbuffered: a buffered reader's readline takes more than one line from
+    the pipe, and ``communicate`` (:func:`_finish`) would not see what that reader holds."""
     proc = subprocess.Popen([sys.executable, "-m", "maskhog", "predict", *[str(folder)] * ROUNDS, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = proc.stdout.readline() if "json" not in args else ""
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    first = proc.stdout.readline().decode() if "json" not in args else ""
     return proc, first
+
+
+def _finish(proc, timeout):
+    """The rest of the process's stdout and its stderr, as text, once it has exited."""
+    out, err = proc.communicate(timeout=timeout)
+    return out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigterm_keeps_each_record_done_and_stops_the_workers(folder, jobs):
     proc, first = _start(folder, "--jobs", jobs)
-    assert first, proc.stderr.read()
+    assert first, proc.stderr.read().decode()
     workers = _descendants(proc.pid)
     assert len(workers) >= (2 if jobs == "2" else 0)
     proc.send_signal(signal.SIGTERM)
-    rest, err = proc.communicate(timeout=20)
+    rest, err = _finish(proc, 20)
     assert proc.returncode == 143, err
     records = [json.loads(line) for line in (first + rest).splitlines()]   # whole lines only
     assert 1 <= len(records) < IMAGES * ROUNDS
@@ -92,7 +101,7 @@ def test_sigterm_still_writes_the_json_document(folder):
     proc.stderr.readline()   # the command is up (it names the CNN's backend)...
     time.sleep(1.5)          # ...and has done some records
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    out, err = _finish(proc, 20)
     assert proc.returncode == 143, err
     records = json.loads(out)   # a whole document, not half of one
     assert 1 <= len(records) < IMAGES * ROUNDS

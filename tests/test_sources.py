@@ -153,14 +153,15 @@ def test_live_stops_at_once_on_sigterm_while_its_stream_stalls(mjpeg):
     server = mjpeg([(40, "stall")])
     process = subprocess.Popen([sys.executable, "-m", "maskhog", "live", server.url, "--headless",
                                 "--detect-every", "1", "--retry", "forever"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     try:
-        first = process.stdout.readline()   # she appears
+        # Unbuffered, so that communicate() below gets every line after this one.
+        first = process.stdout.readline().decode()   # she appears
         assert json.loads(first)["event"] == "appeared"
         time.sleep(2.0)                     # the 40 frames are long read; the stream is silent
         process.send_signal(signal.SIGTERM)
         t0 = time.perf_counter()
-        out, err = process.communicate(timeout=10)
+        out, err = (text.decode() for text in process.communicate(timeout=10))
         took = time.perf_counter() - t0
     finally:
         if process.poll() is None:
