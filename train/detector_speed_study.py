@@ -69,6 +69,17 @@ def yunet_pass(yunet, image, scale, floor):
     return boxes / scale, scores
 
 
+def judged_pass(verifier, image, boxes, z, p):
+    """One pass's boxes (rounded to pixels) with YuNet's log-odds ``z`` and score ``p``, and the
+    verifier's odds of each box's crop (``o``) and of its mirror image (``m``)."""
+    boxes = np.round(boxes).astype(int)
+    if not len(boxes):
+        return {"boxes": boxes, "z": z, "p": p, "o": np.zeros(0), "m": np.zeros(0)}
+    crops = crop_faces(image, [tuple(b) for b in boxes], verifier.crop)
+    return {"boxes": boxes, "z": z, "p": p, "o": verifier._odds(crops),
+            "m": verifier._odds(np.ascontiguousarray(crops[:, :, ::-1]))}
+
+
 def collect(det, photos, paths):
     """Per photo: each pass's boxes, scores and the verifier's log-odds of each crop and its mirror."""
     v = det.yunet_verifier
@@ -78,11 +89,7 @@ def collect(det, photos, paths):
         row = {"truth": [(label, *box) for label, box in photos[path]], "passes": {}}
         for name, (scale, floor) in PASSES.items():
             boxes, scores = yunet_pass(det.yunet, image, scale, floor)
-            boxes = np.round(boxes).astype(int)
-            crops = crop_faces(image, [tuple(b) for b in boxes], v.crop)
-            o = v._odds(crops) if len(boxes) else np.zeros(0)
-            m = v._odds(np.ascontiguousarray(crops[:, :, ::-1])) if len(boxes) else np.zeros(0)
-            row["passes"][name] = {"boxes": boxes, "z": log_odds(scores), "p": scores, "o": o, "m": m}
+            row["passes"][name] = judged_pass(v, image, boxes, log_odds(scores), scores)
         out.append(row)
     return out
 
@@ -142,6 +149,19 @@ def at_precision(rows, odds, k, rule, min_precision=0.90):
     return {"threshold": best[2], **figures(rows, odds, k, best[2], rule, sizes=True)} if best else None
 
 
+def candidate_figures(data, spec, rule):
+    """A candidate's rule (k and threshold) chosen on ``data["held"]``'s photos, and its figures
+    there and on ``data["val"]``'s, at that rule and at validation's own point for precision 0.90."""
+    hr, ho = candidate_rows(data["held"], spec)
+    vr, vo = candidate_rows(data["val"], spec)
+    _, k, t, _ = choose(hr, ho, rule, YUNET_RULE["weights"])
+    boxes = sum(len(r["faces"]) for r in vr) / len(vr)
+    judged = sum(int((o < TRUSTED).sum()) for o in vo) / len(vr)
+    return {"spec": spec, "yunet_weight": k, "threshold": t, "held_out": figures(hr, ho, k, t, rule, sizes=True),
+            "validation": figures(vr, vo, k, t, rule, sizes=True), "validation_at_090": at_precision(vr, vo, k, rule),
+            "boxes_per_validation_photo": round(boxes, 2), "judged_per_validation_photo": round(judged, 2)}
+
+
 def faces_part(det, photos, held, val, log):
     rule = det.rules["yunet"]
     start = time.time()
@@ -152,17 +172,9 @@ def faces_part(det, photos, held, val, log):
         [(det.detect(read_image(path)), [(label, *box) for label, box in photos[path]]) for path in val], 24)}
     log(f"shipped detector itself on validation: {out['shipped detector itself (MaskHog.detect), validation']}")
     for name, spec in CANDIDATES.items():
-        hr, ho = candidate_rows(data["held"], spec)
-        vr, vo = candidate_rows(data["val"], spec)
-        _, k, t, _ = choose(hr, ho, rule, YUNET_RULE["weights"])
-        fh = figures(hr, ho, k, t, rule, sizes=True)
-        fv = figures(vr, vo, k, t, rule, sizes=True)
-        f9 = at_precision(vr, vo, k, rule)
-        boxes = sum(len(r["faces"]) for r in vr) / len(vr)
-        judged = sum(int((o < TRUSTED).sum()) for o in vo) / len(vr)
-        out[name] = {"spec": spec, "yunet_weight": k, "threshold": t, "held_out": fh, "validation": fv,
-                     "validation_at_090": f9, "boxes_per_validation_photo": round(boxes, 2),
-                     "judged_per_validation_photo": round(judged, 2)}
+        out[name] = c = candidate_figures(data, spec, rule)
+        k, t, fh, fv, f9 = c["yunet_weight"], c["threshold"], c["held_out"], c["validation"], c["validation_at_090"]
+        boxes, judged = c["boxes_per_validation_photo"], c["judged_per_validation_photo"]
         log(f"{name}: k={k} t={t}; held-out {mean(fh)} ({fh['with_mask']} / {fh['without_mask']} at "
             f"{fh['precision']}, sizes {fh['sizes']}); validation at that rule {mean(fv)} ({fv['with_mask']} / "
             f"{fv['without_mask']} at {fv['precision']}), at precision 0.90 {mean(f9)} ({f9['with_mask']} / "

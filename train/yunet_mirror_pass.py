@@ -39,8 +39,7 @@ sys.path.insert(0, str(HERE.parent / "benchmarks"))
 import detector_speed_study as speed  # noqa: E402
 from compare_baselines import letterbox  # noqa: E402
 
-from maskhog.boxes import pairwise_overlap  # noqa: E402
-from maskhog.crops import crop_faces  # noqa: E402
+from maskhog.boxes import pairwise_iou  # noqa: E402
 from maskhog.detect import make_detector  # noqa: E402
 from maskhog.detect.yunet import log_odds  # noqa: E402
 from maskhog.io import read_image  # noqa: E402
@@ -67,8 +66,7 @@ def combined(b1, z1, b2, z2, how):
     log-odds combined by ``how``; an unpaired box's partner counts at :data:`FLOOR`."""
     pairs, used1, used2 = [], set(), set()
     if len(b1) and len(b2):
-        inter, a1, a2 = pairwise_overlap(b1, b2)
-        m = inter / np.maximum(a1 + a2 - inter, 1e-9)
+        m = pairwise_iou(b1, b2)
         for i, j in sorted(zip(*np.nonzero(m >= PAIR_IOU)), key=lambda ij: -m[ij]):
             if i not in used1 and j not in used2:
                 used1.add(i), used2.add(j), pairs.append((i, j))
@@ -94,11 +92,7 @@ def collect(det, photos, paths):
                   **{how: combined(b1, z1, b2, z2, how) for how in ("mean", "max")}}
         row = {"truth": [(label, *box) for label, box in photos[path]], "passes": {}}
         for name, (boxes, z) in passes.items():
-            boxes = np.round(boxes).astype(int)
-            crops = crop_faces(image, [tuple(b) for b in boxes], v.crop)
-            o = v._odds(crops) if len(boxes) else np.zeros(0)
-            m = v._odds(np.ascontiguousarray(crops[:, :, ::-1])) if len(boxes) else np.zeros(0)
-            row["passes"][name] = {"boxes": boxes, "z": z, "p": 1 / (1 + np.exp(-z)), "o": o, "m": m}
+            row["passes"][name] = speed.judged_pass(v, image, boxes, z, 1 / (1 + np.exp(-z)))
         out.append(row)
     return out
 
@@ -108,16 +102,7 @@ def spec(name):
 
 
 def held_out_to_validation(data, rule):
-    out = {}
-    for name in CANDIDATES:
-        hr, ho = speed.candidate_rows(data["held"], spec(name))
-        vr, vo = speed.candidate_rows(data["val"], spec(name))
-        _, k, t, _ = choose(hr, ho, rule, YUNET_RULE["weights"])
-        out[name] = {"yunet_weight": k, "threshold": t, "held_out": figures(hr, ho, k, t, rule, sizes=True),
-                     "validation": figures(vr, vo, k, t, rule, sizes=True),
-                     "validation_at_090": speed.at_precision(vr, vo, k, rule),
-                     "boxes_per_validation_photo": round(sum(len(r["faces"]) for r in vr) / len(vr), 2)}
-    return out
+    return {name: speed.candidate_figures(data, spec(name), rule) for name in CANDIDATES}
 
 
 def halvings(data, rule, n, seed=0):
